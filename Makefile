@@ -1,0 +1,68 @@
+# Self-documenting: `make help` lists every target with the text after `##`.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMPS := .stamps
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(STAMPS)/deps: pyproject.toml | $(PY)
+	@mkdir -p $(STAMPS)
+	$(PIP) install -q 'maturin>=1.7,<2'
+	$(PIP) install -q -e '.[dev]' --no-build-isolation
+	@touch $@
+
+.PHONY: install
+install: $(STAMPS)/deps build ## Create .venv, install Python deps and build the Rust extension
+
+.PHONY: build
+build: | $(STAMPS)/deps ## Build the Rust extension into the venv (release)
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH maturin develop --release -q
+
+.PHONY: run
+run: install ## Run ordex (embedded PostgreSQL and Redis under ./.ordex)
+	$(VENV)/bin/ordex serve
+
+.PHONY: test
+test: install ## Run every test: cargo test for the engine, then pytest
+	cargo test -q -p ordex-engine
+	$(PY) -m pytest -q
+
+.PHONY: test-rust
+test-rust: ## Rust engine tests only
+	cargo test -q -p ordex-engine
+
+.PHONY: test-py
+test-py: install ## Python tests only
+	$(PY) -m pytest -q
+
+.PHONY: lint
+lint: install ## rustfmt, clippy -D warnings, ruff, mypy and stubtest
+	cargo fmt --all -- --check
+	cargo clippy -q --workspace --all-targets -- -D warnings
+	$(VENV)/bin/ruff check python tests benchmarks
+	$(VENV)/bin/ruff format --check python tests benchmarks
+	$(VENV)/bin/mypy
+	$(PY) -m mypy.stubtest ordex._engine --allowlist .stubtest-allowlist
+
+.PHONY: fmt
+fmt: install ## Format Rust and Python sources
+	cargo fmt --all
+	$(VENV)/bin/ruff format python tests benchmarks
+	$(VENV)/bin/ruff check --fix python tests benchmarks
+
+.PHONY: bench
+bench: install ## Run every benchmark side by side with its peers and print the ratio table
+	$(PY) -m benchmarks
+
+.PHONY: clean
+clean: ## Remove build outputs and the venv
+	rm -rf target $(VENV) $(STAMPS) python/ordex/*.so

@@ -1,0 +1,1 @@
+//! ordex matching core (work in progress).
