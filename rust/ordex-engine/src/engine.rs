@@ -1,0 +1,896 @@
+//! The matching engine of one market: commands in, sequenced events out.
+//!
+//! Deterministic by construction: no clock (time arrives as `AdvanceTime`), no randomness, and
+//! hash maps are only ever used for lookups, never iterated into a result.
+
+use crate::book::{Book, Node, FLAG_CLIENT_ID, FLAG_POST_ONLY, FLAG_REDUCE_ONLY, NIL};
+use crate::config::{ConfigError, MarketConfig, RATE_SCALE};
+use crate::margin;
+use crate::stops::StopBook;
+use crate::types::*;
+use rustc_hash::FxHashMap;
+use std::collections::BTreeSet;
+
+/// One market's order book and matching state.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    pub(crate) cfg: MarketConfig,
+    pub(crate) atoms: i128,
+    pub(crate) book: Book,
+    pub(crate) stops: StopBook,
+    /// GTD orders (resting or untriggered) by `(expire_at, arrival, order_id)`.
+    pub(crate) gtd: BTreeSet<(u64, u64, OrderId)>,
+    pub(crate) client_ids: FxHashMap<(AccountId, ClientOrderId), OrderId>,
+    pub(crate) client_id_of: FxHashMap<OrderId, ClientOrderId>,
+    /// Net position per account in lots (perpetual markets only; zero entries are removed).
+    pub(crate) positions: FxHashMap<AccountId, Qty>,
+    /// Resting reduce-only orders per account, in arrival order.
+    pub(crate) reduce_only: FxHashMap<AccountId, Vec<OrderId>>,
+    pub(crate) seq: Seq,
+    pub(crate) arrival: u64,
+    pub(crate) now: u64,
+    pub(crate) last_price: Option<Price>,
+    pub(crate) mark_price: Option<Price>,
+    // Per-command scratch, kept to avoid allocating on the hot path.
+    touched: Vec<(Side, Price)>,
+    ro_accounts: Vec<AccountId>,
+    trade_range: Option<(Price, Price)>,
+    pending_mark: Option<Price>,
+}
+
+/// An order on its way into the book: a new order, an amended one, or a triggered stop.
+#[derive(Clone, Copy, Debug)]
+struct Incoming {
+    id: OrderId,
+    account: AccountId,
+    side: Side,
+    order_type: OrderType,
+    tif: TimeInForce,
+    price: Option<Price>,
+    qty: Qty,
+    filled: Qty,
+    expire_at: u64,
+    stp: StpMode,
+    flags: u8,
+    arrival: u64,
+}
+
+impl Engine {
+    pub fn new(cfg: MarketConfig) -> Result<Engine, ConfigError> {
+        cfg.validate()?;
+        let atoms = cfg.atoms_per_tick_lot();
+        Ok(Engine {
+            cfg,
+            atoms,
+            book: Book::new(),
+            stops: StopBook::default(),
+            gtd: BTreeSet::new(),
+            client_ids: FxHashMap::default(),
+            client_id_of: FxHashMap::default(),
+            positions: FxHashMap::default(),
+            reduce_only: FxHashMap::default(),
+            seq: 0,
+            arrival: 0,
+            now: 0,
+            last_price: None,
+            mark_price: None,
+            touched: Vec::with_capacity(16),
+            ro_accounts: Vec::new(),
+            trade_range: None,
+            pending_mark: None,
+        })
+    }
+
+    pub fn config(&self) -> &MarketConfig {
+        &self.cfg
+    }
+
+    /// Applies one command, appending its events to `out`.
+    pub fn process(&mut self, cmd: &Command, out: &mut Vec<Event>) {
+        match *cmd {
+            Command::Place(ref order) => self.place(order, out),
+            Command::Cancel { order_id, account } => self.cancel(order_id, account, out),
+            Command::CancelAll { account } => self.cancel_all(account, out),
+            Command::Amend { order_id, account, price, qty } => self.amend(order_id, account, price, qty, out),
+            Command::AdvanceTime { now } => self.advance_time(now, out),
+            Command::SetMarkPrice { price } => self.set_mark_price(price, out),
+        }
+        self.run_triggers(out);
+        self.enforce_reduce_only(out);
+        self.flush_book_deltas(out);
+    }
+
+    /// Applies many commands; events of all of them, in order.
+    pub fn process_batch(&mut self, cmds: &[Command], out: &mut Vec<Event>) {
+        for cmd in cmds {
+            self.process(cmd, out);
+        }
+    }
+
+    /// Emits an event with the next sequence number.
+    #[inline]
+    fn emit(&mut self, out: &mut Vec<Event>, make: impl FnOnce(Seq) -> Event) {
+        self.seq += 1;
+        out.push(make(self.seq));
+    }
+
+    fn reject(&mut self, out: &mut Vec<Event>, order_id: OrderId, account: AccountId, reason: RejectReason) {
+        self.emit(out, |seq| Event::Rejected { seq, order_id, account, reason });
+    }
+
+    #[inline]
+    fn touch(&mut self, side: Side, price: Price) {
+        if !self.touched.contains(&(side, price)) {
+            self.touched.push((side, price));
+        }
+    }
+
+    // ----- placement -------------------------------------------------------------------------
+
+    fn validate(&self, o: &NewOrder) -> Result<(), RejectReason> {
+        use RejectReason::*;
+        if o.qty <= 0 || o.qty > MAX_LOTS {
+            return Err(InvalidQuantity);
+        }
+        if o.qty < self.cfg.min_qty {
+            return Err(BelowMinQuantity);
+        }
+        match o.price {
+            Some(p) if p <= 0 || p > MAX_TICKS => return Err(InvalidPrice),
+            None if o.order_type.has_limit_price() => return Err(MissingPrice),
+            _ => {}
+        }
+        if o.order_type.is_conditional() {
+            match o.trigger_price {
+                None => return Err(MissingTriggerPrice),
+                Some(t) if t <= 0 || t > MAX_TICKS => return Err(InvalidPrice),
+                Some(_) => {}
+            }
+        } else if o.trigger_price.is_some() {
+            return Err(UnexpectedTriggerPrice);
+        }
+        let market_like = !o.order_type.has_limit_price();
+        match o.time_in_force {
+            TimeInForce::Gtc | TimeInForce::Gtd if market_like => return Err(InvalidTimeInForce),
+            TimeInForce::Gtd => match o.expire_at {
+                None => return Err(MissingExpireTime),
+                Some(t) if t <= self.now => return Err(ExpireTimeInPast),
+                Some(_) => {}
+            },
+            _ if o.expire_at.is_some() => return Err(InvalidTimeInForce),
+            _ => {}
+        }
+        if o.post_only
+            && (market_like
+                || o.order_type.is_conditional()
+                || !matches!(o.time_in_force, TimeInForce::Gtc | TimeInForce::Gtd))
+        {
+            return Err(PostOnlyNotAllowed);
+        }
+        if o.reduce_only {
+            if self.cfg.kind != MarketKind::Perp {
+                return Err(ReduceOnlyNotAllowed);
+            }
+            if !o.order_type.is_conditional() && self.reducible(o.account, o.side) == 0 {
+                return Err(ReduceOnlyWouldIncrease);
+            }
+        }
+        if self.book.get(o.order_id).is_some() || self.stops.contains(o.order_id) {
+            return Err(DuplicateOrderId);
+        }
+        if let Some(cid) = o.client_order_id {
+            if self.client_ids.contains_key(&(o.account, cid)) {
+                return Err(DuplicateClientOrderId);
+            }
+        }
+        if o.post_only {
+            if let Some(p) = o.price {
+                if self.crosses(o.side, p) {
+                    return Err(PostOnlyWouldTake);
+                }
+            }
+        }
+        if o.order_type.is_conditional() {
+            let trigger = o.trigger_price.unwrap_or(0);
+            let reference = match o.trigger_by {
+                TriggerBy::LastPrice => self.last_price,
+                TriggerBy::MarkPrice => self.mark_price,
+            };
+            if let Some(r) = reference {
+                let rises = StopBook::triggers_on_rise(o.order_type, o.side);
+                if (rises && r >= trigger) || (!rises && r <= trigger) {
+                    return Err(WouldTriggerImmediately);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Lots an order on `side` may reduce: the opposite position's size, else 0.
+    fn reducible(&self, account: AccountId, side: Side) -> Qty {
+        let pos = self.positions.get(&account).copied().unwrap_or(0);
+        if pos != 0 && pos.signum() == -side.sign() {
+            pos.abs()
+        } else {
+            0
+        }
+    }
+
+    /// Whether a taker on `side` with limit `price` would trade against the best opposite level.
+    #[inline]
+    fn crosses(&self, side: Side, price: Price) -> bool {
+        match self.book.side(side.opposite()).best() {
+            Some(level) => match side {
+                Side::Buy => level.price <= price,
+                Side::Sell => level.price >= price,
+            },
+            None => false,
+        }
+    }
+
+    fn place(&mut self, o: &NewOrder, out: &mut Vec<Event>) {
+        if let Err(reason) = self.validate(o) {
+            return self.reject(out, o.order_id, o.account, reason);
+        }
+        let (order_id, account, side, order_type, price, qty) =
+            (o.order_id, o.account, o.side, o.order_type, o.price, o.qty);
+        self.emit(out, |seq| Event::Accepted { seq, order_id, account, side, order_type, price, qty });
+        self.arrival += 1;
+        let mut flags = 0;
+        if o.post_only {
+            flags |= FLAG_POST_ONLY;
+        }
+        if o.reduce_only {
+            flags |= FLAG_REDUCE_ONLY;
+        }
+        if let Some(cid) = o.client_order_id {
+            flags |= FLAG_CLIENT_ID;
+            self.client_ids.insert((account, cid), order_id);
+            self.client_id_of.insert(order_id, cid);
+        }
+        let expire_at = o.expire_at.unwrap_or(0);
+        if o.time_in_force == TimeInForce::Gtd {
+            self.gtd.insert((expire_at, self.arrival, order_id));
+        }
+        if order_type.is_conditional() {
+            self.stops.insert(*o, self.arrival);
+            return;
+        }
+        let incoming = Incoming {
+            id: order_id,
+            account,
+            side,
+            order_type,
+            tif: o.time_in_force,
+            price,
+            qty,
+            filled: 0,
+            expire_at,
+            stp: o.stp,
+            flags,
+            arrival: self.arrival,
+        };
+        self.execute(incoming, out);
+    }
+
+    /// Forgets an order that reached a final state (client id, GTD index).
+    fn finish(&mut self, id: OrderId, account: AccountId, flags: u8, expire_at: u64, arrival: u64) {
+        if flags & FLAG_CLIENT_ID != 0 {
+            if let Some(cid) = self.client_id_of.remove(&id) {
+                self.client_ids.remove(&(account, cid));
+            }
+        }
+        if expire_at != 0 {
+            self.gtd.remove(&(expire_at, arrival, id));
+        }
+        if flags & FLAG_REDUCE_ONLY != 0 {
+            if let Some(list) = self.reduce_only.get_mut(&account) {
+                list.retain(|&x| x != id);
+                if list.is_empty() {
+                    self.reduce_only.remove(&account);
+                }
+            }
+        }
+    }
+
+    /// Matches an incoming order and rests or ends what is left.
+    fn execute(&mut self, mut o: Incoming, out: &mut Vec<Event>) {
+        let (id, account) = (o.id, o.account);
+        if o.flags & FLAG_REDUCE_ONLY != 0 {
+            let allowed = self.reducible(account, o.side);
+            if allowed == 0 {
+                let remaining = o.qty;
+                self.finish(id, account, o.flags, o.expire_at, o.arrival);
+                let reason = CancelReason::ReduceOnly;
+                return self.emit(out, |seq| Event::Cancelled { seq, order_id: id, account, remaining, reason });
+            }
+            o.qty = o.qty.min(allowed);
+        }
+        let limit = match o.order_type {
+            OrderType::Market => match self.protection_price(o.side, o.price) {
+                Some(p) => p,
+                None => {
+                    let remaining = o.qty;
+                    self.finish(id, account, o.flags, o.expire_at, o.arrival);
+                    let reason = CancelReason::NoLiquidity;
+                    return self.emit(out, |seq| Event::Cancelled { seq, order_id: id, account, remaining, reason });
+                }
+            },
+            _ => o.price.unwrap_or(0),
+        };
+        if o.tif == TimeInForce::Fok && self.fillable(o.side, limit, account, o.stp, o.qty) < o.qty {
+            let remaining = o.qty;
+            self.finish(id, account, o.flags, o.expire_at, o.arrival);
+            let reason = CancelReason::FokNotFillable;
+            return self.emit(out, |seq| Event::Cancelled { seq, order_id: id, account, remaining, reason });
+        }
+        let (remaining, stp_stopped) = self.match_order(&o, limit, out);
+        o.filled += o.qty - remaining;
+        if remaining == 0 {
+            return self.finish(id, account, o.flags, o.expire_at, o.arrival);
+        }
+        let rests = o.order_type == OrderType::Limit && matches!(o.tif, TimeInForce::Gtc | TimeInForce::Gtd);
+        if stp_stopped || !rests {
+            self.finish(id, account, o.flags, o.expire_at, o.arrival);
+            let reason = if stp_stopped { CancelReason::SelfTradeTaker } else { CancelReason::IocRemainder };
+            return self.emit(out, |seq| Event::Cancelled { seq, order_id: id, account, remaining, reason });
+        }
+        self.book.insert(Node {
+            id,
+            account,
+            price: limit,
+            qty: remaining,
+            filled: o.filled,
+            arrival: o.arrival,
+            expire_at: o.expire_at,
+            prev: NIL,
+            next: NIL,
+            side: o.side,
+            order_type: o.order_type,
+            tif: o.tif,
+            stp: o.stp,
+            flags: o.flags,
+        });
+        self.touch(o.side, limit);
+        if o.flags & FLAG_REDUCE_ONLY != 0 {
+            self.reduce_only.entry(account).or_default().push(id);
+            self.note_reduce_only_account(account);
+        }
+    }
+
+    /// Limit price of a market order: the band around the best opposite price, tightened by the
+    /// caller's own protection price. `None` when the opposite side is empty.
+    fn protection_price(&self, side: Side, own: Option<Price>) -> Option<Price> {
+        let best = i128::from(self.book.side(side.opposite()).best()?.price);
+        let band = i128::from(self.cfg.price_band.0);
+        let price = match side {
+            // Round toward the reference so the band is never exceeded.
+            Side::Buy => {
+                let p = (best * (RATE_SCALE + band)).div_euclid(RATE_SCALE).min(i128::from(MAX_TICKS)) as Price;
+                own.map_or(p, |o| o.min(p))
+            }
+            Side::Sell => {
+                let num = best * (RATE_SCALE - band);
+                let p = (num + RATE_SCALE - 1).div_euclid(RATE_SCALE).max(1) as Price;
+                own.map_or(p, |o| o.max(p))
+            }
+        };
+        Some(price)
+    }
+
+    /// Quantity an order could fill right now, stopping once `needed` is reached. Mirrors
+    /// `match_order`'s self-trade handling so FOK decides before any fill.
+    fn fillable(&self, side: Side, limit: Price, account: AccountId, stp: StpMode, needed: Qty) -> Qty {
+        let mut total = 0;
+        for level in self.book.side(side.opposite()).iter_best_first() {
+            let crosses = match side {
+                Side::Buy => level.price <= limit,
+                Side::Sell => level.price >= limit,
+            };
+            if !crosses {
+                break;
+            }
+            if stp == StpMode::None {
+                total += level.qty;
+            } else {
+                let mut s = level.head;
+                while s != NIL {
+                    let n = &self.book.nodes[s as usize];
+                    if n.account == account {
+                        if stp != StpMode::ExpireMaker {
+                            return total;
+                        }
+                    } else {
+                        total += n.qty;
+                        if total >= needed {
+                            return total;
+                        }
+                    }
+                    s = n.next;
+                }
+            }
+            if total >= needed {
+                return total;
+            }
+        }
+        total
+    }
+
+    /// Trades `o` against the opposite side up to `limit`. Returns the unfilled quantity and
+    /// whether self-trade prevention stopped the taker.
+    fn match_order(&mut self, o: &Incoming, limit: Price, out: &mut Vec<Event>) -> (Qty, bool) {
+        let mut remaining = o.qty;
+        let opposite = o.side.opposite();
+        let perp = self.cfg.kind == MarketKind::Perp;
+        while remaining > 0 {
+            let (level_price, mut slot) = match self.book.side(opposite).best() {
+                Some(l) => (l.price, l.head),
+                None => break,
+            };
+            let crosses = match o.side {
+                Side::Buy => level_price <= limit,
+                Side::Sell => level_price >= limit,
+            };
+            if !crosses {
+                break;
+            }
+            self.touch(opposite, level_price);
+            while slot != NIL && remaining > 0 {
+                let (maker_id, maker_account, maker_qty, next) = {
+                    let n = &self.book.nodes[slot as usize];
+                    (n.id, n.account, n.qty, n.next)
+                };
+                if maker_account == o.account && o.stp != StpMode::None {
+                    if o.stp != StpMode::ExpireTaker {
+                        self.remove_resting(slot, CancelReason::SelfTradeMaker, out);
+                    }
+                    if o.stp != StpMode::ExpireMaker {
+                        return (remaining, true);
+                    }
+                    slot = next;
+                    continue;
+                }
+                let qty = remaining.min(maker_qty);
+                let notional = i128::from(level_price) * i128::from(qty) * self.atoms;
+                let taker_fee = clamp_i64(margin::fee(notional, self.cfg.taker_fee));
+                let maker_fee = clamp_i64(margin::fee(notional, self.cfg.maker_fee));
+                let (taker_order_id, taker_account, taker_side) = (o.id, o.account, o.side);
+                self.emit(out, |seq| Event::Trade {
+                    seq,
+                    taker_order_id,
+                    taker_account,
+                    maker_order_id: maker_id,
+                    maker_account,
+                    taker_side,
+                    price: level_price,
+                    qty,
+                    taker_fee,
+                    maker_fee,
+                });
+                remaining -= qty;
+                self.last_price = Some(level_price);
+                self.trade_range = Some(match self.trade_range {
+                    Some((lo, hi)) => (lo.min(level_price), hi.max(level_price)),
+                    None => (level_price, level_price),
+                });
+                if perp {
+                    self.add_position(o.account, o.side.sign() * qty);
+                    self.add_position(maker_account, -o.side.sign() * qty);
+                }
+                if qty == maker_qty {
+                    let node = self.book.remove(slot);
+                    self.finish(node.id, node.account, node.flags, node.expire_at, node.arrival);
+                } else {
+                    self.book.nodes[slot as usize].filled += qty;
+                    self.book.reduce(slot, qty);
+                }
+                slot = next;
+            }
+        }
+        (remaining, false)
+    }
+
+    fn add_position(&mut self, account: AccountId, delta: Qty) {
+        let entry = self.positions.entry(account).or_insert(0);
+        *entry += delta;
+        if *entry == 0 {
+            self.positions.remove(&account);
+        }
+        self.note_reduce_only_account(account);
+    }
+
+    #[inline]
+    fn note_reduce_only_account(&mut self, account: AccountId) {
+        if self.reduce_only.contains_key(&account) && !self.ro_accounts.contains(&account) {
+            self.ro_accounts.push(account);
+        }
+    }
+
+    /// Removes a resting order with a `Cancelled` event.
+    fn remove_resting(&mut self, slot: u32, reason: CancelReason, out: &mut Vec<Event>) {
+        let node = self.book.remove(slot);
+        self.touch(node.side, node.price);
+        self.finish(node.id, node.account, node.flags, node.expire_at, node.arrival);
+        let (order_id, account, remaining) = (node.id, node.account, node.qty);
+        self.emit(out, |seq| Event::Cancelled { seq, order_id, account, remaining, reason });
+    }
+
+    // ----- cancel, amend, time ---------------------------------------------------------------
+
+    fn cancel(&mut self, order_id: OrderId, account: AccountId, out: &mut Vec<Event>) {
+        if let Some(slot) = self.book.get(order_id) {
+            if self.book.nodes[slot as usize].account == account {
+                return self.remove_resting(slot, CancelReason::User, out);
+            }
+        } else if self.stops.get(order_id).is_some_and(|s| s.order.account == account) {
+            return self.cancel_stop(order_id, CancelReason::User, out);
+        }
+        self.reject(out, order_id, account, RejectReason::OrderNotFound);
+    }
+
+    fn cancel_stop(&mut self, order_id: OrderId, reason: CancelReason, out: &mut Vec<Event>) {
+        if let Some(stop) = self.stops.remove(order_id) {
+            let o = stop.order;
+            let flags = if o.client_order_id.is_some() { FLAG_CLIENT_ID } else { 0 };
+            self.finish(order_id, o.account, flags, o.expire_at.unwrap_or(0), stop.arrival);
+            let (account, remaining) = (o.account, o.qty);
+            self.emit(out, |seq| Event::Cancelled { seq, order_id, account, remaining, reason });
+        }
+    }
+
+    fn cancel_all(&mut self, account: AccountId, out: &mut Vec<Event>) {
+        let slots: Vec<u32> = self
+            .book
+            .all_slots_in_priority()
+            .into_iter()
+            .filter(|&s| self.book.nodes[s as usize].account == account)
+            .collect();
+        for slot in slots {
+            self.remove_resting(slot, CancelReason::CancelAll, out);
+        }
+        for id in self.stops.ids_of_account(account) {
+            self.cancel_stop(id, CancelReason::CancelAll, out);
+        }
+    }
+
+    fn amend(
+        &mut self,
+        order_id: OrderId,
+        account: AccountId,
+        price: Option<Price>,
+        qty: Option<Qty>,
+        out: &mut Vec<Event>,
+    ) {
+        let Some(slot) = self.book.get(order_id).filter(|&s| self.book.nodes[s as usize].account == account)
+        else {
+            let reason = if self.stops.get(order_id).is_some_and(|s| s.order.account == account) {
+                RejectReason::AmendNotAllowed
+            } else {
+                RejectReason::OrderNotFound
+            };
+            return self.reject(out, order_id, account, reason);
+        };
+        let node = self.book.nodes[slot as usize].clone();
+        let new_price = price.unwrap_or(node.price);
+        let new_qty = qty.unwrap_or(node.qty);
+        if new_price <= 0 || new_price > MAX_TICKS {
+            return self.reject(out, order_id, account, RejectReason::InvalidPrice);
+        }
+        if new_qty <= 0 || new_qty > MAX_LOTS {
+            return self.reject(out, order_id, account, RejectReason::InvalidQuantity);
+        }
+        if new_price == node.price && new_qty <= node.qty {
+            self.book.reduce(slot, node.qty - new_qty);
+            self.touch(node.side, node.price);
+            let priority_kept = true;
+            return self.emit(out, |seq| Event::Amended {
+                seq,
+                order_id,
+                account,
+                price: new_price,
+                qty: new_qty,
+                priority_kept,
+            });
+        }
+        if node.has(FLAG_POST_ONLY) && self.crosses(node.side, new_price) {
+            return self.reject(out, order_id, account, RejectReason::PostOnlyWouldTake);
+        }
+        self.book.remove(slot);
+        self.touch(node.side, node.price);
+        if node.expire_at != 0 {
+            self.gtd.remove(&(node.expire_at, node.arrival, order_id));
+        }
+        self.arrival += 1;
+        if node.expire_at != 0 {
+            self.gtd.insert((node.expire_at, self.arrival, order_id));
+        }
+        if node.has(FLAG_REDUCE_ONLY) {
+            // Arrival order is the reduce-only list order: the amended order moves to the back.
+            if let Some(list) = self.reduce_only.get_mut(&account) {
+                list.retain(|&x| x != order_id);
+            }
+        }
+        self.emit(out, |seq| Event::Amended {
+            seq,
+            order_id,
+            account,
+            price: new_price,
+            qty: new_qty,
+            priority_kept: false,
+        });
+        let incoming = Incoming {
+            id: order_id,
+            account,
+            side: node.side,
+            order_type: OrderType::Limit,
+            tif: node.tif,
+            price: Some(new_price),
+            qty: new_qty,
+            filled: node.filled,
+            expire_at: node.expire_at,
+            stp: node.stp,
+            flags: node.flags,
+            arrival: self.arrival,
+        };
+        self.execute(incoming, out);
+    }
+
+    fn advance_time(&mut self, now: u64, out: &mut Vec<Event>) {
+        if now <= self.now {
+            return;
+        }
+        self.now = now;
+        while let Some(&(expire_at, arrival, id)) = self.gtd.first() {
+            if expire_at > now {
+                break;
+            }
+            self.gtd.remove(&(expire_at, arrival, id));
+            if let Some(slot) = self.book.get(id) {
+                let node = self.book.remove(slot);
+                self.touch(node.side, node.price);
+                self.finish(id, node.account, node.flags, 0, arrival);
+                let (account, remaining) = (node.account, node.qty);
+                self.emit(out, |seq| Event::Expired { seq, order_id: id, account, remaining });
+            } else if let Some(stop) = self.stops.remove(id) {
+                let o = stop.order;
+                let flags = if o.client_order_id.is_some() { FLAG_CLIENT_ID } else { 0 };
+                self.finish(id, o.account, flags, 0, arrival);
+                let (account, remaining) = (o.account, o.qty);
+                self.emit(out, |seq| Event::Expired { seq, order_id: id, account, remaining });
+            }
+        }
+    }
+
+    fn set_mark_price(&mut self, price: Price, out: &mut Vec<Event>) {
+        if price <= 0 || price > MAX_TICKS {
+            return self.reject(out, 0, 0, RejectReason::InvalidPrice);
+        }
+        self.mark_price = Some(price);
+        self.pending_mark = Some(price);
+    }
+
+    // ----- triggers, reduce-only upkeep, market data -----------------------------------------
+
+    /// Releases conditional orders whose trigger was reached, in arrival order, until quiet:
+    /// a released order may trade and trigger more.
+    fn run_triggers(&mut self, out: &mut Vec<Event>) {
+        loop {
+            let range = self.trade_range.take();
+            let mark = self.pending_mark.take();
+            if self.stops.is_empty() {
+                return;
+            }
+            let fired = self.stops.take_triggered(range, mark);
+            if fired.is_empty() {
+                return;
+            }
+            for stop in fired {
+                let o = stop.order;
+                let (order_id, account) = (o.order_id, o.account);
+                let trigger_price = o.trigger_price.unwrap_or(0);
+                self.emit(out, |seq| Event::Triggered { seq, order_id, account, trigger_price });
+                let mut flags = 0;
+                if o.reduce_only {
+                    flags |= FLAG_REDUCE_ONLY;
+                }
+                if o.client_order_id.is_some() {
+                    flags |= FLAG_CLIENT_ID;
+                }
+                let incoming = Incoming {
+                    id: order_id,
+                    account,
+                    side: o.side,
+                    order_type: o.order_type.triggered_type(),
+                    tif: o.time_in_force,
+                    price: o.price,
+                    qty: o.qty,
+                    filled: 0,
+                    expire_at: o.expire_at.unwrap_or(0),
+                    stp: o.stp,
+                    flags,
+                    arrival: stop.arrival,
+                };
+                self.execute(incoming, out);
+            }
+        }
+    }
+
+    /// Keeps resting reduce-only orders within the position: orders on the increasing side or
+    /// against a flat position are cancelled; beyond the position size, the newest shrink first.
+    fn enforce_reduce_only(&mut self, out: &mut Vec<Event>) {
+        if self.ro_accounts.is_empty() {
+            return;
+        }
+        let mut accounts = std::mem::take(&mut self.ro_accounts);
+        accounts.sort_unstable();
+        for &account in &accounts {
+            let ids = match self.reduce_only.get(&account) {
+                Some(list) => list.clone(),
+                None => continue,
+            };
+            // One budget per account: the position size, spent oldest order first.
+            let mut budget: Option<Qty> = None;
+            for id in ids {
+                let Some(slot) = self.book.get(id) else { continue };
+                let (side, qty, price) = {
+                    let n = &self.book.nodes[slot as usize];
+                    (n.side, n.qty, n.price)
+                };
+                let allowed = self.reducible(account, side);
+                if allowed == 0 {
+                    self.remove_resting(slot, CancelReason::ReduceOnly, out);
+                    continue;
+                }
+                let left = budget.get_or_insert(allowed);
+                let keep = qty.min(*left);
+                *left -= keep;
+                if keep == 0 {
+                    self.remove_resting(slot, CancelReason::ReduceOnly, out);
+                } else if keep < qty {
+                    self.book.reduce(slot, qty - keep);
+                    self.touch(side, price);
+                    self.emit(out, |seq| Event::Amended {
+                        seq,
+                        order_id: id,
+                        account,
+                        price,
+                        qty: keep,
+                        priority_kept: true,
+                    });
+                }
+            }
+        }
+        accounts.clear();
+        self.ro_accounts = accounts;
+    }
+
+    /// One `BookDelta` per price level the command touched, in first-touch order.
+    fn flush_book_deltas(&mut self, out: &mut Vec<Event>) {
+        if self.touched.is_empty() {
+            return;
+        }
+        let touched = std::mem::take(&mut self.touched);
+        for &(side, price) in &touched {
+            let book = self.book.side(side);
+            let (qty, orders) = match book.find(price) {
+                Ok(i) => (book.levels[i].qty, book.levels[i].count),
+                Err(_) => (0, 0),
+            };
+            self.emit(out, |seq| Event::BookDelta { seq, side, price, qty, orders });
+        }
+        self.touched = touched;
+        self.touched.clear();
+    }
+
+    // ----- queries ---------------------------------------------------------------------------
+
+    pub fn best_bid(&self) -> Option<LevelView> {
+        self.book.bids.best().map(|l| LevelView { price: l.price, qty: l.qty, orders: l.count })
+    }
+
+    pub fn best_ask(&self) -> Option<LevelView> {
+        self.book.asks.best().map(|l| LevelView { price: l.price, qty: l.qty, orders: l.count })
+    }
+
+    /// Top `n` levels of each side, best first: `(bids, asks)`.
+    pub fn depth(&self, n: usize) -> (Vec<LevelView>, Vec<LevelView>) {
+        let take = |side: Side| {
+            self.book
+                .side(side)
+                .iter_best_first()
+                .take(n)
+                .map(|l| LevelView { price: l.price, qty: l.qty, orders: l.count })
+                .collect()
+        };
+        (take(Side::Buy), take(Side::Sell))
+    }
+
+    /// Orders at one level, front of the queue first (L3).
+    pub fn level_orders(&self, side: Side, price: Price) -> Vec<OrderView> {
+        self.book.level_slots(side, price).into_iter().map(|s| self.view_of_slot(s)).collect()
+    }
+
+    /// A live order (resting or untriggered); `None` once final.
+    pub fn order(&self, order_id: OrderId) -> Option<OrderView> {
+        if let Some(slot) = self.book.get(order_id) {
+            return Some(self.view_of_slot(slot));
+        }
+        self.stops.get(order_id).map(|s| {
+            let o = s.order;
+            OrderView {
+                order_id,
+                account: o.account,
+                side: o.side,
+                order_type: o.order_type,
+                time_in_force: o.time_in_force,
+                price: o.price,
+                trigger_price: o.trigger_price,
+                remaining: o.qty,
+                filled: 0,
+                status: OrderStatus::Untriggered,
+                reduce_only: o.reduce_only,
+                post_only: o.post_only,
+                expire_at: o.expire_at,
+                client_order_id: o.client_order_id,
+            }
+        })
+    }
+
+    fn view_of_slot(&self, slot: u32) -> OrderView {
+        let n = &self.book.nodes[slot as usize];
+        OrderView {
+            order_id: n.id,
+            account: n.account,
+            side: n.side,
+            order_type: n.order_type,
+            time_in_force: n.tif,
+            price: Some(n.price),
+            trigger_price: None,
+            remaining: n.qty,
+            filled: n.filled,
+            status: OrderStatus::Open,
+            reduce_only: n.has(FLAG_REDUCE_ONLY),
+            post_only: n.has(FLAG_POST_ONLY),
+            expire_at: (n.expire_at != 0).then_some(n.expire_at),
+            client_order_id: self.client_id_of.get(&n.id).copied(),
+        }
+    }
+
+    /// Live order id of an account's client order id.
+    pub fn order_by_client_id(&self, account: AccountId, client_order_id: &ClientOrderId) -> Option<OrderId> {
+        self.client_ids.get(&(account, *client_order_id)).copied()
+    }
+
+    /// Net position in lots the engine has seen for an account (perpetuals; 0 on spot).
+    pub fn position(&self, account: AccountId) -> Qty {
+        self.positions.get(&account).copied().unwrap_or(0)
+    }
+
+    pub fn resting_orders(&self) -> usize {
+        self.book.len()
+    }
+
+    pub fn untriggered_orders(&self) -> usize {
+        self.stops.len()
+    }
+
+    pub fn last_seq(&self) -> Seq {
+        self.seq
+    }
+
+    pub fn last_price(&self) -> Option<Price> {
+        self.last_price
+    }
+
+    pub fn mark_price(&self) -> Option<Price> {
+        self.mark_price
+    }
+
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+}
+
+fn clamp_i64(v: i128) -> i64 {
+    v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
