@@ -1,0 +1,90 @@
+"""App factory: lifespan opens the asyncpg pool and the Redis client; routers per family.
+
+Routers in PROTECTED get a credential check on every route, so a route added to one of them can
+never be left open; only the routers in PUBLIC (health, docs, the sign-in flows) skip it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import redis.exceptions
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from prometheus_fastapi_instrumentator import Instrumentator
+from redis.asyncio import Redis
+
+from ordex.api.deps import get_principal
+from ordex.api.errors import BodySizeLimitMiddleware, error_response, install_error_handlers
+from ordex.api.middleware import AccessLogMiddleware
+from ordex.api.routes import admin, auth, health, root_auth, user_token
+from ordex.config import Settings
+from ordex.db.pool import create_pool
+from ordex.logging import get_logger
+from ordex.version import VERSION
+
+log = get_logger(__name__)
+
+PUBLIC: tuple[APIRouter, ...] = (health.public_router, root_auth.router, auth.router)
+PROTECTED: tuple[APIRouter, ...] = (health.router, admin.router, user_token.router)
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("backing service unavailable", path=request.url.path, error=str(exc))
+    return error_response(request.url.path, 503, "Service temporarily unavailable")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    # Not the cached settings: granian may fork workers after `ordex serve` has set the URLs.
+    settings = (settings or Settings()).with_secrets()
+    if settings.database_url is None or settings.redis_url is None:
+        raise RuntimeError("DATABASE_URL and REDIS_URL must be set (`ordex serve` sets them)")
+    database_url, redis_url = settings.database_url, settings.redis_url
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = await create_pool(
+            database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        app.state.redis = Redis.from_url(redis_url, health_check_interval=30)
+        app.state.started_at = time.monotonic()
+        try:
+            yield
+        finally:
+            await app.state.redis.aclose()
+            await app.state.pool.close()
+
+    app = FastAPI(
+        title="ordex",
+        version=VERSION,
+        description="Self-hosted crypto trading platform",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.started_at = time.monotonic()
+
+    install_error_handlers(app)
+    app.add_exception_handler(redis.exceptions.ConnectionError, _unavailable)
+    app.add_exception_handler(redis.exceptions.TimeoutError, _unavailable)
+    app.add_exception_handler(asyncpg.exceptions.CannotConnectNowError, _unavailable)
+    app.add_exception_handler(asyncpg.exceptions.TooManyConnectionsError, _unavailable)
+    app.add_exception_handler(asyncpg.exceptions.ConnectionDoesNotExistError, _unavailable)
+    app.add_exception_handler(ConnectionError, _unavailable)
+
+    for router in PUBLIC:
+        app.include_router(router)
+    for router in PROTECTED:
+        app.include_router(router, dependencies=[Depends(get_principal)])
+
+    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(
+        app, endpoint="/metrics", include_in_schema=False
+    )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLogMiddleware)
+    return app

@@ -1,0 +1,65 @@
+"""Request bodies and the JSON shape of a user shared by every family."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from ordex.db.users import UserRow
+from ordex.services.users import Role, Status
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def _check_email(value: str) -> str:
+    value = value.strip()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValueError("must be an email address")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_check_email)]
+Password = Annotated[str, Field(min_length=8, max_length=256)]
+
+
+class RegisterBody(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+    email: Email
+    password: Password
+    name: Annotated[str | None, Field(max_length=200)] = None
+
+
+class LoginBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    email: Email
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class AdminUserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    status: Status | None = None
+    name: Annotated[str | None, Field(max_length=200)] = None
+
+
+def iso_millis(value: datetime) -> str:
+    """2026-01-01T00:00:00.000Z, the timestamp format of the contracts."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def user_json(user: UserRow) -> dict[str, Any]:
+    return {
+        "id": str(user.id),
+        "userId": str(user.id),
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "status": user.status,
+        "createdAt": iso_millis(user.created_at),
+    }

@@ -1,0 +1,1 @@
+"""Database access: the connection pool, the migration runner and the repositories holding SQL."""

@@ -1,0 +1,46 @@
+"""SQL for personal API tokens (hashes only)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+
+async def live_token_created_at(conn: asyncpg.Connection, user_id: uuid.UUID) -> datetime | None:
+    created: datetime | None = await conn.fetchval(
+        "SELECT created_at FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL", user_id
+    )
+    return created
+
+
+async def revoke_user_tokens(conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
+    status: str = await conn.execute(
+        "UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+        user_id,
+    )
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def insert_token(conn: asyncpg.Connection, user_id: uuid.UUID, token_hash: str) -> None:
+    await conn.execute(
+        "INSERT INTO api_tokens (user_id, token_hash) VALUES ($1, $2)", user_id, token_hash
+    )
+
+
+async def user_id_for_token(conn: asyncpg.Connection, token_hash: str) -> uuid.UUID | None:
+    """Owner of a live token. last_used_at is refreshed at most once a minute to spare writes."""
+    record = await conn.fetchrow(
+        """
+        SELECT id, user_id, last_used_at < now() - interval '1 minute' AS stale
+        FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL
+        """,
+        token_hash,
+    )
+    if record is None:
+        return None
+    if record["stale"] is not False:
+        await conn.execute("UPDATE api_tokens SET last_used_at = now() WHERE id = $1", record["id"])
+    user_id: uuid.UUID = record["user_id"]
+    return user_id

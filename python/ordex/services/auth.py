@@ -1,0 +1,167 @@
+"""Sessions and credentials: issue, resolve, refresh (rotating) and revoke access tokens.
+
+Accepted credentials: an access JWT bound to a live session, a personal API token (hc_live_...),
+or the server API_TOKEN, which acts as the oldest active admin.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+import asyncpg
+
+from ordex.config import Settings
+from ordex.db import api_tokens as tokens_repo
+from ordex.db import sessions as sessions_repo
+from ordex.db import users as users_repo
+from ordex.db.users import UserRow
+from ordex.security import (
+    API_TOKEN_PREFIX,
+    InvalidTokenError,
+    constant_time_equals,
+    decode_access_token,
+    encode_access_token,
+    hash_api_token,
+    new_jti,
+)
+from ordex.services.errors import ServiceError, unauthenticated
+from ordex.services.users import Status
+
+
+class CredentialKind(StrEnum):
+    SESSION = "session"
+    API_TOKEN = "api_token"
+    SERVER_TOKEN = "server_token"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user: UserRow
+    kind: CredentialKind
+    session_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    session_id: uuid.UUID
+    max_age_seconds: int
+
+
+def _issue(settings: Settings, user_id: uuid.UUID, session_id: uuid.UUID, jti: str) -> str:
+    return encode_access_token(
+        settings.jwt_key(), user_id, session_id, jti, settings.access_token_ttl_seconds
+    )
+
+
+async def open_session(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    user: UserRow,
+    *,
+    user_agent: str | None,
+    ip: str | None,
+) -> IssuedToken:
+    jti = new_jti()
+    session = await sessions_repo.insert_session(
+        conn,
+        user_id=user.id,
+        jti=jti,
+        ttl_seconds=settings.session_ttl_seconds,
+        user_agent=(user_agent or "")[:512] or None,
+        ip=ip,
+    )
+    return IssuedToken(
+        token=_issue(settings, user.id, session.id, jti),
+        session_id=session.id,
+        max_age_seconds=settings.session_ttl_seconds,
+    )
+
+
+def _active_user(user: UserRow | None) -> UserRow:
+    if user is None or user.status != Status.ACTIVE:
+        raise unauthenticated("Invalid or expired credentials")
+    return user
+
+
+async def resolve(conn: asyncpg.Connection, settings: Settings, token: str) -> Principal:
+    """Turn a presented credential into a principal, or raise 401."""
+    token = token.strip()
+    if not token:
+        raise unauthenticated()
+    if token.startswith(API_TOKEN_PREFIX):
+        user_id = await tokens_repo.user_id_for_token(conn, hash_api_token(token))
+        if user_id is None:
+            raise unauthenticated("Invalid or revoked API token")
+        user = _active_user(await users_repo.get_by_id(conn, user_id))
+        return Principal(user=user, kind=CredentialKind.API_TOKEN)
+    if settings.api_token is not None and constant_time_equals(
+        token, settings.api_token.get_secret_value()
+    ):
+        admin = await users_repo.first_active_admin(conn)
+        if admin is None:
+            raise unauthenticated("API_TOKEN is valid but no admin user exists yet")
+        return Principal(user=admin, kind=CredentialKind.SERVER_TOKEN)
+    try:
+        claims = decode_access_token(settings.jwt_key(), token)
+    except InvalidTokenError as exc:
+        raise unauthenticated(f"Invalid credentials: {exc}") from exc
+    session = await sessions_repo.get_live_session(conn, claims.session_id)
+    if session is None or session.user_id != claims.user_id or session.current_jti != claims.jti:
+        raise unauthenticated("Session revoked or expired")
+    user = _active_user(await users_repo.get_by_id(conn, claims.user_id))
+    return Principal(user=user, kind=CredentialKind.SESSION, session_id=session.id)
+
+
+async def refresh(
+    conn: asyncpg.Connection, settings: Settings, token: str
+) -> tuple[UserRow, IssuedToken]:
+    """Rotate a session's access token. An expired token is accepted while its session lives,
+    and the presented token stops working once a new one is issued."""
+    try:
+        claims = decode_access_token(settings.jwt_key(), token.strip(), allow_expired=True)
+    except InvalidTokenError as exc:
+        raise unauthenticated(f"Cannot refresh: {exc}") from exc
+    async with conn.transaction():
+        session = await sessions_repo.get_live_session(conn, claims.session_id)
+        if session is None or session.user_id != claims.user_id:
+            raise unauthenticated("Session revoked or expired")
+        user = _active_user(await users_repo.get_by_id(conn, claims.user_id))
+        jti = new_jti()
+        if not await sessions_repo.rotate_jti(conn, session.id, claims.jti, jti):
+            # The token was already rotated away: treat as replay and end the session.
+            await sessions_repo.revoke_session(conn, session.id)
+            raise unauthenticated("Token already refreshed; session ended")
+    max_age = max(1, int((session.expires_at - claims.expires_at).total_seconds()))
+    issued = IssuedToken(
+        token=_issue(settings, user.id, session.id, jti),
+        session_id=session.id,
+        max_age_seconds=min(settings.session_ttl_seconds, max_age),
+    )
+    return user, issued
+
+
+async def logout(conn: asyncpg.Connection, settings: Settings, token: str | None) -> None:
+    """Revoke the session behind an access token; other credentials have nothing to end."""
+    if not token:
+        return
+    try:
+        claims = decode_access_token(settings.jwt_key(), token.strip(), allow_expired=True)
+    except InvalidTokenError:
+        return
+    session = await sessions_repo.get_live_session(conn, claims.session_id)
+    if session is not None and session.current_jti == claims.jti:
+        await sessions_repo.revoke_session(conn, session.id)
+
+
+def require_session_token(token: str | None) -> str:
+    if not token:
+        raise unauthenticated()
+    return token
+
+
+def ensure_role(principal: Principal, *roles: str) -> None:
+    if principal.user.role not in roles:
+        raise ServiceError(403, "FORBIDDEN", "Insufficient permissions")
