@@ -1,1 +1,387 @@
-//! placeholder
+//! JSON wire format of `engine.commands.{MARKET}` and `engine.events.{MARKET}`.
+//!
+//! Commands and events are JSON objects with a `type` field. Prices, quantities and fees are
+//! decimal strings in the market's units and are parsed exactly: a price off the tick grid is a
+//! `PRICE_NOT_ALIGNED` rejection, never a rounding. Any malformed command becomes a `rejected`
+//! event (with the next sequence number); decoding never panics. The full schema with examples is
+//! in `docs/engine-streams.md`.
+
+use crate::config::MarketConfig;
+use crate::decimal::DecimalError;
+use crate::engine::Engine;
+use crate::types::*;
+use serde::Deserialize;
+use std::io::Write;
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum WireCommand<'a> {
+    Place {
+        order_id: OrderId,
+        account: AccountId,
+        side: Side,
+        #[serde(default = "default_order_type")]
+        order_type: OrderType,
+        #[serde(default)]
+        time_in_force: Option<TimeInForce>,
+        #[serde(default, borrow)]
+        price: Option<&'a str>,
+        #[serde(borrow)]
+        qty: &'a str,
+        #[serde(default, borrow)]
+        trigger_price: Option<&'a str>,
+        #[serde(default = "default_trigger_by")]
+        trigger_by: TriggerBy,
+        #[serde(default)]
+        expire_at: Option<u64>,
+        #[serde(default)]
+        post_only: bool,
+        #[serde(default)]
+        reduce_only: bool,
+        #[serde(default = "default_stp")]
+        stp: StpMode,
+        #[serde(default, borrow)]
+        client_order_id: Option<&'a str>,
+    },
+    Cancel {
+        order_id: OrderId,
+        account: AccountId,
+    },
+    CancelAll {
+        account: AccountId,
+    },
+    Amend {
+        order_id: OrderId,
+        account: AccountId,
+        #[serde(default, borrow)]
+        price: Option<&'a str>,
+        #[serde(default, borrow)]
+        qty: Option<&'a str>,
+    },
+    AdvanceTime {
+        now: u64,
+    },
+    SetMarkPrice {
+        #[serde(borrow)]
+        price: &'a str,
+    },
+}
+
+fn default_order_type() -> OrderType {
+    OrderType::Limit
+}
+fn default_trigger_by() -> TriggerBy {
+    TriggerBy::LastPrice
+}
+fn default_stp() -> StpMode {
+    StpMode::None
+}
+
+/// The envelope fields every command may carry, read on their own when the command is malformed
+/// so the rejection still names the order and account.
+#[derive(Deserialize, Default)]
+struct Envelope {
+    #[serde(default)]
+    cmd_id: Option<u64>,
+    #[serde(default)]
+    order_id: Option<OrderId>,
+    #[serde(default)]
+    account: Option<AccountId>,
+}
+
+/// A command that could not be decoded, with what is known of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    pub cmd_id: Option<u64>,
+    pub order_id: OrderId,
+    pub account: AccountId,
+    pub reason: RejectReason,
+    pub detail: String,
+}
+
+fn price_of(cfg: &MarketConfig, s: &str) -> Result<Price, (RejectReason, String)> {
+    cfg.price_ticks(s).map_err(|e| match e {
+        DecimalError::NotAligned => {
+            (RejectReason::PriceNotAligned, format!("price {s} is not a multiple of the tick size {}", cfg.tick_size))
+        }
+        other => (RejectReason::InvalidPrice, format!("price {s:?}: {other}")),
+    })
+}
+
+fn qty_of(cfg: &MarketConfig, s: &str) -> Result<Qty, (RejectReason, String)> {
+    cfg.qty_lots(s).map_err(|e| match e {
+        DecimalError::NotAligned => (
+            RejectReason::QuantityNotAligned,
+            format!("quantity {s} is not a multiple of the lot size {}", cfg.lot_size),
+        ),
+        other => (RejectReason::InvalidQuantity, format!("quantity {s:?}: {other}")),
+    })
+}
+
+fn opt<T>(
+    v: Option<&str>,
+    f: impl Fn(&str) -> Result<T, (RejectReason, String)>,
+) -> Result<Option<T>, (RejectReason, String)> {
+    v.map(f).transpose()
+}
+
+/// Decodes one command payload. On failure the error says how to reject it.
+pub fn decode_command(cfg: &MarketConfig, payload: &[u8]) -> Result<(Option<u64>, Command), DecodeError> {
+    let envelope: Envelope = serde_json::from_slice(payload).unwrap_or_default();
+    let fail = |reason, detail: String| DecodeError {
+        cmd_id: envelope.cmd_id,
+        order_id: envelope.order_id.unwrap_or(0),
+        account: envelope.account.unwrap_or(0),
+        reason,
+        detail,
+    };
+    let wire: WireCommand<'_> =
+        serde_json::from_slice(payload).map_err(|e| fail(RejectReason::MalformedCommand, e.to_string()))?;
+    let cmd = match wire {
+        WireCommand::Place {
+            order_id,
+            account,
+            side,
+            order_type,
+            time_in_force,
+            price,
+            qty,
+            trigger_price,
+            trigger_by,
+            expire_at,
+            post_only,
+            reduce_only,
+            stp,
+            client_order_id,
+        } => {
+            let parsed = (|| {
+                let client_order_id = match client_order_id {
+                    Some(s) => Some(ClientOrderId::new(s).ok_or((
+                        RejectReason::InvalidClientOrderId,
+                        "client_order_id must be 1 to 36 printable ASCII characters".to_owned(),
+                    ))?),
+                    None => None,
+                };
+                let default_tif = if order_type.has_limit_price() { TimeInForce::Gtc } else { TimeInForce::Ioc };
+                Ok(NewOrder {
+                    order_id,
+                    account,
+                    side,
+                    order_type,
+                    time_in_force: time_in_force.unwrap_or(default_tif),
+                    price: opt(price, |s| price_of(cfg, s))?,
+                    qty: qty_of(cfg, qty)?,
+                    trigger_price: opt(trigger_price, |s| price_of(cfg, s))?,
+                    trigger_by,
+                    expire_at,
+                    post_only,
+                    reduce_only,
+                    stp,
+                    client_order_id,
+                })
+            })();
+            Command::Place(parsed.map_err(|(r, d)| fail(r, d))?)
+        }
+        WireCommand::Cancel { order_id, account } => Command::Cancel { order_id, account },
+        WireCommand::CancelAll { account } => Command::CancelAll { account },
+        WireCommand::Amend { order_id, account, price, qty } => Command::Amend {
+            order_id,
+            account,
+            price: opt(price, |s| price_of(cfg, s)).map_err(|(r, d)| fail(r, d))?,
+            qty: opt(qty, |s| qty_of(cfg, s)).map_err(|(r, d)| fail(r, d))?,
+        },
+        WireCommand::AdvanceTime { now } => Command::AdvanceTime { now },
+        WireCommand::SetMarkPrice { price } => {
+            Command::SetMarkPrice { price: price_of(cfg, price).map_err(|(r, d)| fail(r, d))? }
+        }
+    };
+    Ok((envelope.cmd_id, cmd))
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    // serde_json escapes correctly; writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends one event as a JSON object (no trailing newline).
+pub fn encode_event(cfg: &MarketConfig, cmd_id: Option<u64>, event: &Event, detail: Option<&str>, out: &mut Vec<u8>) {
+    let _ = write!(out, "{{\"seq\":{},\"type\":\"{}\",\"market\":", event.seq(), event.kind());
+    write_str(out, &cfg.symbol);
+    if let Some(id) = cmd_id {
+        let _ = write!(out, ",\"cmd_id\":{id}");
+    }
+    let p = |x: Price| cfg.format_price(x);
+    let q = |x: Qty| cfg.format_qty(x);
+    let _ = match *event {
+        Event::Accepted { order_id, account, side, order_type, price, qty, .. } => {
+            let _ = write!(
+                out,
+                ",\"order_id\":{order_id},\"account\":{account},\"side\":\"{side}\",\"order_type\":\"{order_type}\",\"qty\":\"{}\"",
+                q(qty)
+            );
+            match price {
+                Some(x) => write!(out, ",\"price\":\"{}\"", p(x)),
+                None => write!(out, ",\"price\":null"),
+            }
+        }
+        Event::Rejected { order_id, account, reason, .. } => {
+            let _ = write!(out, ",\"order_id\":{order_id},\"account\":{account},\"reason\":\"{reason}\"");
+            if let Some(d) = detail {
+                out.extend_from_slice(b",\"detail\":");
+                write_str(out, d);
+            }
+            Ok(())
+        }
+        Event::Triggered { order_id, account, trigger_price, .. } => write!(
+            out,
+            ",\"order_id\":{order_id},\"account\":{account},\"trigger_price\":\"{}\"",
+            p(trigger_price)
+        ),
+        Event::Trade {
+            taker_order_id,
+            taker_account,
+            maker_order_id,
+            maker_account,
+            taker_side,
+            price,
+            qty,
+            taker_fee,
+            maker_fee,
+            ..
+        } => write!(
+            out,
+            ",\"taker_order_id\":{taker_order_id},\"taker_account\":{taker_account},\"maker_order_id\":{maker_order_id},\"maker_account\":{maker_account},\"taker_side\":\"{taker_side}\",\"price\":\"{}\",\"qty\":\"{}\",\"taker_fee\":\"{}\",\"maker_fee\":\"{}\"",
+            p(price),
+            q(qty),
+            cfg.format_quote(i128::from(taker_fee)),
+            cfg.format_quote(i128::from(maker_fee))
+        ),
+        Event::Cancelled { order_id, account, remaining, reason, .. } => write!(
+            out,
+            ",\"order_id\":{order_id},\"account\":{account},\"remaining\":\"{}\",\"reason\":\"{reason}\"",
+            q(remaining)
+        ),
+        Event::Expired { order_id, account, remaining, .. } => {
+            write!(out, ",\"order_id\":{order_id},\"account\":{account},\"remaining\":\"{}\"", q(remaining))
+        }
+        Event::Amended { order_id, account, price, qty, priority_kept, .. } => write!(
+            out,
+            ",\"order_id\":{order_id},\"account\":{account},\"price\":\"{}\",\"qty\":\"{}\",\"priority_kept\":{priority_kept}",
+            p(price),
+            q(qty)
+        ),
+        Event::BookDelta { side, price, qty, orders, .. } => write!(
+            out,
+            ",\"side\":\"{side}\",\"price\":\"{}\",\"qty\":\"{}\",\"orders\":{orders}",
+            p(price),
+            q(qty)
+        ),
+    };
+    out.push(b'}');
+}
+
+impl Engine {
+    /// Records a rejection that happened outside the engine (a command that could not be decoded),
+    /// with the next sequence number, so the event stream stays gap-free.
+    pub fn record_rejection(
+        &mut self,
+        order_id: OrderId,
+        account: AccountId,
+        reason: RejectReason,
+        out: &mut Vec<Event>,
+    ) {
+        self.seq += 1;
+        out.push(Event::Rejected { seq: self.seq, order_id, account, reason });
+    }
+
+    /// The stream workers' path: JSON command payloads in, JSON event payloads out (one per event).
+    pub fn process_json(&mut self, payloads: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut events = Vec::with_capacity(4);
+        let mut out = Vec::with_capacity(payloads.len() * 3);
+        for payload in payloads {
+            events.clear();
+            let (cmd_id, detail) = match decode_command(&self.cfg, payload) {
+                Ok((cmd_id, cmd)) => {
+                    self.process(&cmd, &mut events);
+                    (cmd_id, None)
+                }
+                Err(e) => {
+                    self.record_rejection(e.order_id, e.account, e.reason, &mut events);
+                    (e.cmd_id, Some(e.detail))
+                }
+            };
+            for ev in &events {
+                let mut buf = Vec::with_capacity(192);
+                encode_event(&self.cfg, cmd_id, ev, detail.as_deref(), &mut buf);
+                out.push(buf);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> Engine {
+        let cfg = MarketConfig::builder("BTC-PERP", MarketKind::Perp, "BTC", "USDC")
+            .with_tick_size("0.1")
+            .unwrap()
+            .with_lot_size("0.001")
+            .unwrap();
+        Engine::new(cfg).unwrap()
+    }
+
+    fn run(e: &mut Engine, payloads: &[&str]) -> Vec<serde_json::Value> {
+        let raw: Vec<&[u8]> = payloads.iter().map(|p| p.as_bytes()).collect();
+        e.process_json(&raw).iter().map(|b| serde_json::from_slice(b).unwrap()).collect()
+    }
+
+    #[test]
+    fn place_and_trade_round_trip() {
+        let mut e = engine();
+        let evs = run(
+            &mut e,
+            &[
+                r#"{"type":"place","cmd_id":1,"order_id":1,"account":7,"side":"SELL","price":"65000.5","qty":"0.25"}"#,
+                r#"{"type":"place","cmd_id":2,"order_id":2,"account":8,"side":"BUY","order_type":"MARKET","qty":"0.1"}"#,
+            ],
+        );
+        let trade = evs.iter().find(|v| v["type"] == "trade").unwrap();
+        assert_eq!(trade["price"], "65000.5");
+        assert_eq!(trade["qty"], "0.1");
+        assert_eq!(trade["cmd_id"], 2);
+        // 6500.05 USDC notional: taker 0.05% = 3.250025 -> 3.250025; maker 0.02% = 1.30001.
+        assert_eq!(trade["taker_fee"], "3.250025");
+        assert_eq!(trade["maker_fee"], "1.30001");
+        let seqs: Vec<u64> = evs.iter().map(|v| v["seq"].as_u64().unwrap()).collect();
+        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1));
+    }
+
+    #[test]
+    fn malformed_commands_become_rejections() {
+        let mut e = engine();
+        let evs = run(
+            &mut e,
+            &[
+                "not json",
+                r#"{"type":"place","order_id":5,"account":3,"side":"BUY","price":"65000.55","qty":"1"}"#,
+                r#"{"type":"place","order_id":6,"account":3,"side":"BUY","price":"1","qty":"0.0001"}"#,
+                r#"{"type":"place","order_id":7,"account":3,"side":"UP","price":"1","qty":"1"}"#,
+                r#"{"type":"teleport"}"#,
+                r#"{"type":"place","order_id":8,"account":3,"side":"BUY","price":"-1","qty":"1"}"#,
+                r#"[1,2,3]"#,
+                "",
+            ],
+        );
+        assert_eq!(evs.len(), 8);
+        assert!(evs.iter().all(|v| v["type"] == "rejected"));
+        assert_eq!(evs[1]["reason"], "PRICE_NOT_ALIGNED");
+        assert_eq!(evs[1]["order_id"], 5);
+        assert_eq!(evs[2]["reason"], "QUANTITY_NOT_ALIGNED");
+        assert_eq!(evs[3]["reason"], "MALFORMED_COMMAND");
+        assert_eq!(evs[5]["reason"], "INVALID_PRICE");
+        assert_eq!(e.resting_orders(), 0);
+    }
+}

@@ -125,9 +125,8 @@ impl Unit {
     pub fn units_of_parts(&self, m: i128, e: u32) -> Result<i128, DecimalError> {
         let common = e.max(self.exponent);
         let value = m.checked_mul(pow10(common - e)?).ok_or(DecimalError::Overflow)?;
-        let unit = i128::from(self.mantissa)
-            .checked_mul(pow10(common - self.exponent)?)
-            .ok_or(DecimalError::Overflow)?;
+        let unit =
+            i128::from(self.mantissa).checked_mul(pow10(common - self.exponent)?).ok_or(DecimalError::Overflow)?;
         if value % unit != 0 {
             return Err(DecimalError::NotAligned);
         }
@@ -170,11 +169,8 @@ pub fn format_scaled(value: i128, exponent: u32) -> String {
         out.push_str(digits);
         return out;
     }
-    let (int_part, frac_part) = if digits.len() > exponent {
-        digits.split_at(digits.len() - exponent)
-    } else {
-        ("", digits)
-    };
+    let (int_part, frac_part) =
+        if digits.len() > exponent { digits.split_at(digits.len() - exponent) } else { ("", digits) };
     if int_part.is_empty() {
         out.push('0');
     } else {

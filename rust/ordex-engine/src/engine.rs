@@ -32,27 +32,27 @@ pub struct Engine {
     pub(crate) last_price: Option<Price>,
     pub(crate) mark_price: Option<Price>,
     // Per-command scratch, kept to avoid allocating on the hot path.
-    touched: Vec<(Side, Price)>,
-    ro_accounts: Vec<AccountId>,
-    trade_range: Option<(Price, Price)>,
-    pending_mark: Option<Price>,
+    pub(crate) touched: Vec<(Side, Price)>,
+    pub(crate) ro_accounts: Vec<AccountId>,
+    pub(crate) trade_range: Option<(Price, Price)>,
+    pub(crate) pending_mark: Option<Price>,
 }
 
 /// An order on its way into the book: a new order, an amended one, or a triggered stop.
 #[derive(Clone, Copy, Debug)]
-struct Incoming {
-    id: OrderId,
-    account: AccountId,
-    side: Side,
-    order_type: OrderType,
-    tif: TimeInForce,
-    price: Option<Price>,
-    qty: Qty,
-    filled: Qty,
-    expire_at: u64,
-    stp: StpMode,
-    flags: u8,
-    arrival: u64,
+pub(crate) struct Incoming {
+    pub(crate) id: OrderId,
+    pub(crate) account: AccountId,
+    pub(crate) side: Side,
+    pub(crate) order_type: OrderType,
+    pub(crate) tif: TimeInForce,
+    pub(crate) price: Option<Price>,
+    pub(crate) qty: Qty,
+    pub(crate) filled: Qty,
+    pub(crate) expire_at: u64,
+    pub(crate) stp: StpMode,
+    pub(crate) flags: u8,
+    pub(crate) arrival: u64,
 }
 
 impl Engine {
@@ -109,17 +109,17 @@ impl Engine {
 
     /// Emits an event with the next sequence number.
     #[inline]
-    fn emit(&mut self, out: &mut Vec<Event>, make: impl FnOnce(Seq) -> Event) {
+    pub(crate) fn emit(&mut self, out: &mut Vec<Event>, make: impl FnOnce(Seq) -> Event) {
         self.seq += 1;
         out.push(make(self.seq));
     }
 
-    fn reject(&mut self, out: &mut Vec<Event>, order_id: OrderId, account: AccountId, reason: RejectReason) {
+    pub(crate) fn reject(&mut self, out: &mut Vec<Event>, order_id: OrderId, account: AccountId, reason: RejectReason) {
         self.emit(out, |seq| Event::Rejected { seq, order_id, account, reason });
     }
 
     #[inline]
-    fn touch(&mut self, side: Side, price: Price) {
+    pub(crate) fn touch(&mut self, side: Side, price: Price) {
         if !self.touched.contains(&(side, price)) {
             self.touched.push((side, price));
         }
@@ -207,7 +207,7 @@ impl Engine {
     }
 
     /// Lots an order on `side` may reduce: the opposite position's size, else 0.
-    fn reducible(&self, account: AccountId, side: Side) -> Qty {
+    pub(crate) fn reducible(&self, account: AccountId, side: Side) -> Qty {
         let pos = self.positions.get(&account).copied().unwrap_or(0);
         if pos != 0 && pos.signum() == -side.sign() {
             pos.abs()
@@ -218,7 +218,7 @@ impl Engine {
 
     /// Whether a taker on `side` with limit `price` would trade against the best opposite level.
     #[inline]
-    fn crosses(&self, side: Side, price: Price) -> bool {
+    pub(crate) fn crosses(&self, side: Side, price: Price) -> bool {
         match self.book.side(side.opposite()).best() {
             Some(level) => match side {
                 Side::Buy => level.price <= price,
@@ -274,7 +274,7 @@ impl Engine {
     }
 
     /// Forgets an order that reached a final state (client id, GTD index).
-    fn finish(&mut self, id: OrderId, account: AccountId, flags: u8, expire_at: u64, arrival: u64) {
+    pub(crate) fn finish(&mut self, id: OrderId, account: AccountId, flags: u8, expire_at: u64, arrival: u64) {
         if flags & FLAG_CLIENT_ID != 0 {
             if let Some(cid) = self.client_id_of.remove(&id) {
                 self.client_ids.remove(&(account, cid));
@@ -294,7 +294,7 @@ impl Engine {
     }
 
     /// Matches an incoming order and rests or ends what is left.
-    fn execute(&mut self, mut o: Incoming, out: &mut Vec<Event>) {
+    pub(crate) fn execute(&mut self, mut o: Incoming, out: &mut Vec<Event>) {
         let (id, account) = (o.id, o.account);
         if o.flags & FLAG_REDUCE_ONLY != 0 {
             let allowed = self.reducible(account, o.side);
@@ -304,7 +304,19 @@ impl Engine {
                 let reason = CancelReason::ReduceOnly;
                 return self.emit(out, |seq| Event::Cancelled { seq, order_id: id, account, remaining, reason });
             }
-            o.qty = o.qty.min(allowed);
+            if o.qty > allowed {
+                // Clipped to the position it may reduce; the event keeps quantities accounted for.
+                o.qty = allowed;
+                let price = o.price.unwrap_or(0);
+                self.emit(out, |seq| Event::Amended {
+                    seq,
+                    order_id: id,
+                    account,
+                    price,
+                    qty: allowed,
+                    priority_kept: true,
+                });
+            }
         }
         let limit = match o.order_type {
             OrderType::Market => match self.protection_price(o.side, o.price) {
@@ -500,394 +512,19 @@ impl Engine {
     }
 
     #[inline]
-    fn note_reduce_only_account(&mut self, account: AccountId) {
+    pub(crate) fn note_reduce_only_account(&mut self, account: AccountId) {
         if self.reduce_only.contains_key(&account) && !self.ro_accounts.contains(&account) {
             self.ro_accounts.push(account);
         }
     }
 
     /// Removes a resting order with a `Cancelled` event.
-    fn remove_resting(&mut self, slot: u32, reason: CancelReason, out: &mut Vec<Event>) {
+    pub(crate) fn remove_resting(&mut self, slot: u32, reason: CancelReason, out: &mut Vec<Event>) {
         let node = self.book.remove(slot);
         self.touch(node.side, node.price);
         self.finish(node.id, node.account, node.flags, node.expire_at, node.arrival);
         let (order_id, account, remaining) = (node.id, node.account, node.qty);
         self.emit(out, |seq| Event::Cancelled { seq, order_id, account, remaining, reason });
-    }
-
-    // ----- cancel, amend, time ---------------------------------------------------------------
-
-    fn cancel(&mut self, order_id: OrderId, account: AccountId, out: &mut Vec<Event>) {
-        if let Some(slot) = self.book.get(order_id) {
-            if self.book.nodes[slot as usize].account == account {
-                return self.remove_resting(slot, CancelReason::User, out);
-            }
-        } else if self.stops.get(order_id).is_some_and(|s| s.order.account == account) {
-            return self.cancel_stop(order_id, CancelReason::User, out);
-        }
-        self.reject(out, order_id, account, RejectReason::OrderNotFound);
-    }
-
-    fn cancel_stop(&mut self, order_id: OrderId, reason: CancelReason, out: &mut Vec<Event>) {
-        if let Some(stop) = self.stops.remove(order_id) {
-            let o = stop.order;
-            let flags = if o.client_order_id.is_some() { FLAG_CLIENT_ID } else { 0 };
-            self.finish(order_id, o.account, flags, o.expire_at.unwrap_or(0), stop.arrival);
-            let (account, remaining) = (o.account, o.qty);
-            self.emit(out, |seq| Event::Cancelled { seq, order_id, account, remaining, reason });
-        }
-    }
-
-    fn cancel_all(&mut self, account: AccountId, out: &mut Vec<Event>) {
-        let slots: Vec<u32> = self
-            .book
-            .all_slots_in_priority()
-            .into_iter()
-            .filter(|&s| self.book.nodes[s as usize].account == account)
-            .collect();
-        for slot in slots {
-            self.remove_resting(slot, CancelReason::CancelAll, out);
-        }
-        for id in self.stops.ids_of_account(account) {
-            self.cancel_stop(id, CancelReason::CancelAll, out);
-        }
-    }
-
-    fn amend(
-        &mut self,
-        order_id: OrderId,
-        account: AccountId,
-        price: Option<Price>,
-        qty: Option<Qty>,
-        out: &mut Vec<Event>,
-    ) {
-        let Some(slot) = self.book.get(order_id).filter(|&s| self.book.nodes[s as usize].account == account)
-        else {
-            let reason = if self.stops.get(order_id).is_some_and(|s| s.order.account == account) {
-                RejectReason::AmendNotAllowed
-            } else {
-                RejectReason::OrderNotFound
-            };
-            return self.reject(out, order_id, account, reason);
-        };
-        let node = self.book.nodes[slot as usize].clone();
-        let new_price = price.unwrap_or(node.price);
-        let new_qty = qty.unwrap_or(node.qty);
-        if new_price <= 0 || new_price > MAX_TICKS {
-            return self.reject(out, order_id, account, RejectReason::InvalidPrice);
-        }
-        if new_qty <= 0 || new_qty > MAX_LOTS {
-            return self.reject(out, order_id, account, RejectReason::InvalidQuantity);
-        }
-        if new_price == node.price && new_qty <= node.qty {
-            self.book.reduce(slot, node.qty - new_qty);
-            self.touch(node.side, node.price);
-            let priority_kept = true;
-            return self.emit(out, |seq| Event::Amended {
-                seq,
-                order_id,
-                account,
-                price: new_price,
-                qty: new_qty,
-                priority_kept,
-            });
-        }
-        if node.has(FLAG_POST_ONLY) && self.crosses(node.side, new_price) {
-            return self.reject(out, order_id, account, RejectReason::PostOnlyWouldTake);
-        }
-        self.book.remove(slot);
-        self.touch(node.side, node.price);
-        if node.expire_at != 0 {
-            self.gtd.remove(&(node.expire_at, node.arrival, order_id));
-        }
-        self.arrival += 1;
-        if node.expire_at != 0 {
-            self.gtd.insert((node.expire_at, self.arrival, order_id));
-        }
-        if node.has(FLAG_REDUCE_ONLY) {
-            // Arrival order is the reduce-only list order: the amended order moves to the back.
-            if let Some(list) = self.reduce_only.get_mut(&account) {
-                list.retain(|&x| x != order_id);
-            }
-        }
-        self.emit(out, |seq| Event::Amended {
-            seq,
-            order_id,
-            account,
-            price: new_price,
-            qty: new_qty,
-            priority_kept: false,
-        });
-        let incoming = Incoming {
-            id: order_id,
-            account,
-            side: node.side,
-            order_type: OrderType::Limit,
-            tif: node.tif,
-            price: Some(new_price),
-            qty: new_qty,
-            filled: node.filled,
-            expire_at: node.expire_at,
-            stp: node.stp,
-            flags: node.flags,
-            arrival: self.arrival,
-        };
-        self.execute(incoming, out);
-    }
-
-    fn advance_time(&mut self, now: u64, out: &mut Vec<Event>) {
-        if now <= self.now {
-            return;
-        }
-        self.now = now;
-        while let Some(&(expire_at, arrival, id)) = self.gtd.first() {
-            if expire_at > now {
-                break;
-            }
-            self.gtd.remove(&(expire_at, arrival, id));
-            if let Some(slot) = self.book.get(id) {
-                let node = self.book.remove(slot);
-                self.touch(node.side, node.price);
-                self.finish(id, node.account, node.flags, 0, arrival);
-                let (account, remaining) = (node.account, node.qty);
-                self.emit(out, |seq| Event::Expired { seq, order_id: id, account, remaining });
-            } else if let Some(stop) = self.stops.remove(id) {
-                let o = stop.order;
-                let flags = if o.client_order_id.is_some() { FLAG_CLIENT_ID } else { 0 };
-                self.finish(id, o.account, flags, 0, arrival);
-                let (account, remaining) = (o.account, o.qty);
-                self.emit(out, |seq| Event::Expired { seq, order_id: id, account, remaining });
-            }
-        }
-    }
-
-    fn set_mark_price(&mut self, price: Price, out: &mut Vec<Event>) {
-        if price <= 0 || price > MAX_TICKS {
-            return self.reject(out, 0, 0, RejectReason::InvalidPrice);
-        }
-        self.mark_price = Some(price);
-        self.pending_mark = Some(price);
-    }
-
-    // ----- triggers, reduce-only upkeep, market data -----------------------------------------
-
-    /// Releases conditional orders whose trigger was reached, in arrival order, until quiet:
-    /// a released order may trade and trigger more.
-    fn run_triggers(&mut self, out: &mut Vec<Event>) {
-        loop {
-            let range = self.trade_range.take();
-            let mark = self.pending_mark.take();
-            if self.stops.is_empty() {
-                return;
-            }
-            let fired = self.stops.take_triggered(range, mark);
-            if fired.is_empty() {
-                return;
-            }
-            for stop in fired {
-                let o = stop.order;
-                let (order_id, account) = (o.order_id, o.account);
-                let trigger_price = o.trigger_price.unwrap_or(0);
-                self.emit(out, |seq| Event::Triggered { seq, order_id, account, trigger_price });
-                let mut flags = 0;
-                if o.reduce_only {
-                    flags |= FLAG_REDUCE_ONLY;
-                }
-                if o.client_order_id.is_some() {
-                    flags |= FLAG_CLIENT_ID;
-                }
-                let incoming = Incoming {
-                    id: order_id,
-                    account,
-                    side: o.side,
-                    order_type: o.order_type.triggered_type(),
-                    tif: o.time_in_force,
-                    price: o.price,
-                    qty: o.qty,
-                    filled: 0,
-                    expire_at: o.expire_at.unwrap_or(0),
-                    stp: o.stp,
-                    flags,
-                    arrival: stop.arrival,
-                };
-                self.execute(incoming, out);
-            }
-        }
-    }
-
-    /// Keeps resting reduce-only orders within the position: orders on the increasing side or
-    /// against a flat position are cancelled; beyond the position size, the newest shrink first.
-    fn enforce_reduce_only(&mut self, out: &mut Vec<Event>) {
-        if self.ro_accounts.is_empty() {
-            return;
-        }
-        let mut accounts = std::mem::take(&mut self.ro_accounts);
-        accounts.sort_unstable();
-        for &account in &accounts {
-            let ids = match self.reduce_only.get(&account) {
-                Some(list) => list.clone(),
-                None => continue,
-            };
-            // One budget per account: the position size, spent oldest order first.
-            let mut budget: Option<Qty> = None;
-            for id in ids {
-                let Some(slot) = self.book.get(id) else { continue };
-                let (side, qty, price) = {
-                    let n = &self.book.nodes[slot as usize];
-                    (n.side, n.qty, n.price)
-                };
-                let allowed = self.reducible(account, side);
-                if allowed == 0 {
-                    self.remove_resting(slot, CancelReason::ReduceOnly, out);
-                    continue;
-                }
-                let left = budget.get_or_insert(allowed);
-                let keep = qty.min(*left);
-                *left -= keep;
-                if keep == 0 {
-                    self.remove_resting(slot, CancelReason::ReduceOnly, out);
-                } else if keep < qty {
-                    self.book.reduce(slot, qty - keep);
-                    self.touch(side, price);
-                    self.emit(out, |seq| Event::Amended {
-                        seq,
-                        order_id: id,
-                        account,
-                        price,
-                        qty: keep,
-                        priority_kept: true,
-                    });
-                }
-            }
-        }
-        accounts.clear();
-        self.ro_accounts = accounts;
-    }
-
-    /// One `BookDelta` per price level the command touched, in first-touch order.
-    fn flush_book_deltas(&mut self, out: &mut Vec<Event>) {
-        if self.touched.is_empty() {
-            return;
-        }
-        let touched = std::mem::take(&mut self.touched);
-        for &(side, price) in &touched {
-            let book = self.book.side(side);
-            let (qty, orders) = match book.find(price) {
-                Ok(i) => (book.levels[i].qty, book.levels[i].count),
-                Err(_) => (0, 0),
-            };
-            self.emit(out, |seq| Event::BookDelta { seq, side, price, qty, orders });
-        }
-        self.touched = touched;
-        self.touched.clear();
-    }
-
-    // ----- queries ---------------------------------------------------------------------------
-
-    pub fn best_bid(&self) -> Option<LevelView> {
-        self.book.bids.best().map(|l| LevelView { price: l.price, qty: l.qty, orders: l.count })
-    }
-
-    pub fn best_ask(&self) -> Option<LevelView> {
-        self.book.asks.best().map(|l| LevelView { price: l.price, qty: l.qty, orders: l.count })
-    }
-
-    /// Top `n` levels of each side, best first: `(bids, asks)`.
-    pub fn depth(&self, n: usize) -> (Vec<LevelView>, Vec<LevelView>) {
-        let take = |side: Side| {
-            self.book
-                .side(side)
-                .iter_best_first()
-                .take(n)
-                .map(|l| LevelView { price: l.price, qty: l.qty, orders: l.count })
-                .collect()
-        };
-        (take(Side::Buy), take(Side::Sell))
-    }
-
-    /// Orders at one level, front of the queue first (L3).
-    pub fn level_orders(&self, side: Side, price: Price) -> Vec<OrderView> {
-        self.book.level_slots(side, price).into_iter().map(|s| self.view_of_slot(s)).collect()
-    }
-
-    /// A live order (resting or untriggered); `None` once final.
-    pub fn order(&self, order_id: OrderId) -> Option<OrderView> {
-        if let Some(slot) = self.book.get(order_id) {
-            return Some(self.view_of_slot(slot));
-        }
-        self.stops.get(order_id).map(|s| {
-            let o = s.order;
-            OrderView {
-                order_id,
-                account: o.account,
-                side: o.side,
-                order_type: o.order_type,
-                time_in_force: o.time_in_force,
-                price: o.price,
-                trigger_price: o.trigger_price,
-                remaining: o.qty,
-                filled: 0,
-                status: OrderStatus::Untriggered,
-                reduce_only: o.reduce_only,
-                post_only: o.post_only,
-                expire_at: o.expire_at,
-                client_order_id: o.client_order_id,
-            }
-        })
-    }
-
-    fn view_of_slot(&self, slot: u32) -> OrderView {
-        let n = &self.book.nodes[slot as usize];
-        OrderView {
-            order_id: n.id,
-            account: n.account,
-            side: n.side,
-            order_type: n.order_type,
-            time_in_force: n.tif,
-            price: Some(n.price),
-            trigger_price: None,
-            remaining: n.qty,
-            filled: n.filled,
-            status: OrderStatus::Open,
-            reduce_only: n.has(FLAG_REDUCE_ONLY),
-            post_only: n.has(FLAG_POST_ONLY),
-            expire_at: (n.expire_at != 0).then_some(n.expire_at),
-            client_order_id: self.client_id_of.get(&n.id).copied(),
-        }
-    }
-
-    /// Live order id of an account's client order id.
-    pub fn order_by_client_id(&self, account: AccountId, client_order_id: &ClientOrderId) -> Option<OrderId> {
-        self.client_ids.get(&(account, *client_order_id)).copied()
-    }
-
-    /// Net position in lots the engine has seen for an account (perpetuals; 0 on spot).
-    pub fn position(&self, account: AccountId) -> Qty {
-        self.positions.get(&account).copied().unwrap_or(0)
-    }
-
-    pub fn resting_orders(&self) -> usize {
-        self.book.len()
-    }
-
-    pub fn untriggered_orders(&self) -> usize {
-        self.stops.len()
-    }
-
-    pub fn last_seq(&self) -> Seq {
-        self.seq
-    }
-
-    pub fn last_price(&self) -> Option<Price> {
-        self.last_price
-    }
-
-    pub fn mark_price(&self) -> Option<Price> {
-        self.mark_price
-    }
-
-    pub fn now(&self) -> u64 {
-        self.now
     }
 }
 

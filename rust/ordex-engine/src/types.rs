@@ -267,15 +267,29 @@ impl NewOrder {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     Place(NewOrder),
-    Cancel { order_id: OrderId, account: AccountId },
-    CancelAll { account: AccountId },
+    Cancel {
+        order_id: OrderId,
+        account: AccountId,
+    },
+    CancelAll {
+        account: AccountId,
+    },
     /// New price and/or new open (remaining) quantity. Lowering the quantity at the same price keeps
     /// queue priority; a new price or a larger quantity moves the order to the back (and may trade).
-    Amend { order_id: OrderId, account: AccountId, price: Option<Price>, qty: Option<Qty> },
+    Amend {
+        order_id: OrderId,
+        account: AccountId,
+        price: Option<Price>,
+        qty: Option<Qty>,
+    },
     /// Advances engine time (monotonic; earlier times are ignored) and expires due GTD orders.
-    AdvanceTime { now: u64 },
+    AdvanceTime {
+        now: u64,
+    },
     /// Feeds a mark price; conditional orders with `TriggerBy::MarkPrice` react to it.
-    SetMarkPrice { price: Price },
+    SetMarkPrice {
+        price: Price,
+    },
 }
 
 /// What happened. Every event has the market's next sequence number.
@@ -290,8 +304,18 @@ pub enum Event {
         price: Option<Price>,
         qty: Qty,
     },
-    Rejected { seq: Seq, order_id: OrderId, account: AccountId, reason: RejectReason },
-    Triggered { seq: Seq, order_id: OrderId, account: AccountId, trigger_price: Price },
+    Rejected {
+        seq: Seq,
+        order_id: OrderId,
+        account: AccountId,
+        reason: RejectReason,
+    },
+    Triggered {
+        seq: Seq,
+        order_id: OrderId,
+        account: AccountId,
+        trigger_price: Price,
+    },
     Trade {
         seq: Seq,
         taker_order_id: OrderId,
@@ -306,11 +330,35 @@ pub enum Event {
         /// Quote atoms the maker pays; negative for a rebate (rounded toward zero).
         maker_fee: i64,
     },
-    Cancelled { seq: Seq, order_id: OrderId, account: AccountId, remaining: Qty, reason: CancelReason },
-    Expired { seq: Seq, order_id: OrderId, account: AccountId, remaining: Qty },
-    Amended { seq: Seq, order_id: OrderId, account: AccountId, price: Price, qty: Qty, priority_kept: bool },
+    Cancelled {
+        seq: Seq,
+        order_id: OrderId,
+        account: AccountId,
+        remaining: Qty,
+        reason: CancelReason,
+    },
+    Expired {
+        seq: Seq,
+        order_id: OrderId,
+        account: AccountId,
+        remaining: Qty,
+    },
+    Amended {
+        seq: Seq,
+        order_id: OrderId,
+        account: AccountId,
+        price: Price,
+        qty: Qty,
+        priority_kept: bool,
+    },
     /// The new aggregate of one price level after a command (qty 0 means the level is gone).
-    BookDelta { seq: Seq, side: Side, price: Price, qty: Qty, orders: u32 },
+    BookDelta {
+        seq: Seq,
+        side: Side,
+        price: Price,
+        qty: Qty,
+        orders: u32,
+    },
 }
 
 impl Event {
