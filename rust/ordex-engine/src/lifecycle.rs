@@ -186,6 +186,13 @@ impl Engine {
                 if o.client_order_id.is_some() {
                     flags |= FLAG_CLIENT_ID;
                 }
+                // Entering the book now: a fresh arrival puts it behind every resting order.
+                self.arrival += 1;
+                let expire_at = o.expire_at.unwrap_or(0);
+                if expire_at != 0 {
+                    self.gtd.remove(&(expire_at, stop.arrival, order_id));
+                    self.gtd.insert((expire_at, self.arrival, order_id));
+                }
                 let incoming = Incoming {
                     id: order_id,
                     account,
@@ -195,10 +202,10 @@ impl Engine {
                     price: o.price,
                     qty: o.qty,
                     filled: 0,
-                    expire_at: o.expire_at.unwrap_or(0),
+                    expire_at,
                     stp: o.stp,
                     flags,
-                    arrival: stop.arrival,
+                    arrival: self.arrival,
                 };
                 self.execute(incoming, out);
             }
