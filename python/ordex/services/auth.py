@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import asyncpg
@@ -130,15 +131,16 @@ async def refresh(
             raise unauthenticated("Session revoked or expired")
         user = _active_user(await users_repo.get_by_id(conn, claims.user_id))
         jti = new_jti()
-        if not await sessions_repo.rotate_jti(conn, session.id, claims.jti, jti):
-            # The token was already rotated away: treat as replay and end the session.
-            await sessions_repo.revoke_session(conn, session.id)
-            raise unauthenticated("Token already refreshed; session ended")
-    max_age = max(1, int((session.expires_at - claims.expires_at).total_seconds()))
+        rotated = await sessions_repo.rotate_jti(conn, session.id, claims.jti, jti)
+    if not rotated:
+        # The token was already rotated away: a replay, so the whole session ends.
+        await sessions_repo.revoke_session(conn, session.id)
+        raise unauthenticated("Token already refreshed; session ended")
+    max_age = int((session.expires_at - datetime.now(UTC)).total_seconds())
     issued = IssuedToken(
         token=_issue(settings, user.id, session.id, jti),
         session_id=session.id,
-        max_age_seconds=min(settings.session_ttl_seconds, max_age),
+        max_age_seconds=max(1, min(settings.session_ttl_seconds, max_age)),
     )
     return user, issued
 
@@ -154,12 +156,6 @@ async def logout(conn: asyncpg.Connection, settings: Settings, token: str | None
     session = await sessions_repo.get_live_session(conn, claims.session_id)
     if session is not None and session.current_jti == claims.jti:
         await sessions_repo.revoke_session(conn, session.id)
-
-
-def require_session_token(token: str | None) -> str:
-    if not token:
-        raise unauthenticated()
-    return token
 
 
 def ensure_role(principal: Principal, *roles: str) -> None:
