@@ -1,7 +1,29 @@
+//! `ordex._engine`: the Python face of `ordex-engine`. Wrappers only; all logic is in the engine.
+
+mod commands;
+mod config;
+mod engine;
+mod errors;
+mod events;
+mod margin;
+
 use pyo3::prelude::*;
 
 #[pymodule]
 fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<config::PyMarketConfig>()?;
+    m.add_class::<engine::PyEngine>()?;
+    m.add_class::<commands::PyOrder>()?;
+    m.add_class::<commands::PyCancel>()?;
+    m.add_class::<commands::PyCancelAll>()?;
+    m.add_class::<commands::PyAmend>()?;
+    m.add_class::<commands::PyAdvanceTime>()?;
+    m.add_class::<commands::PySetMarkPrice>()?;
+    m.add_class::<events::PyEvent>()?;
+    m.add_class::<events::PyEvents>()?;
+    m.add_class::<events::PyOrderInfo>()?;
+    errors::register(m)?;
+    margin::register(m)?;
     Ok(())
 }
