@@ -1,5 +1,84 @@
-"""ordex: a self-hosted crypto trading platform around a Rust matching core."""
+"""ordex: a self-hosted crypto trading platform around a Rust matching core.
 
-from ordex._engine import __version__
+`import ordex` gives the engine directly, usable without any server::
 
-__all__ = ["__version__"]
+    cfg = ordex.MarketConfig("BTC-PERP", "PERP", "BTC", "USDC", tick_size="0.1", lot_size="0.001")
+    engine = ordex.Engine(cfg)
+    engine.place(1, account=7, side="SELL", price=cfg.price_to_ticks("65000"), qty=250)
+"""
+
+from ordex._engine import (
+    AdvanceTime,
+    Amend,
+    Cancel,
+    CancelAll,
+    DecimalFormatError,
+    Engine,
+    Event,
+    Events,
+    Exposure,
+    InsufficientMarginError,
+    InvalidCommandError,
+    InvalidConfigError,
+    InvalidLeverageError,
+    MarginComputationError,
+    MarketConfig,
+    NotAlignedError,
+    Order,
+    OrderInfo,
+    OrdexError,
+    SetMarkPrice,
+    SnapshotFormatError,
+    __version__,
+    account_margin,
+    apply_fill,
+    fee,
+    funding_payment,
+    initial_margin,
+    liquidation_price,
+    liquidation_price_cross,
+    maintenance_margin,
+    notional,
+    open_orders_margin,
+    risk_check,
+    spot_hold,
+    unrealized_pnl,
+)
+
+__all__ = [
+    "AdvanceTime",
+    "Amend",
+    "Cancel",
+    "CancelAll",
+    "DecimalFormatError",
+    "Engine",
+    "Event",
+    "Events",
+    "Exposure",
+    "InsufficientMarginError",
+    "InvalidCommandError",
+    "InvalidConfigError",
+    "InvalidLeverageError",
+    "MarginComputationError",
+    "MarketConfig",
+    "NotAlignedError",
+    "Order",
+    "OrderInfo",
+    "OrdexError",
+    "SetMarkPrice",
+    "SnapshotFormatError",
+    "__version__",
+    "account_margin",
+    "apply_fill",
+    "fee",
+    "funding_payment",
+    "initial_margin",
+    "liquidation_price",
+    "liquidation_price_cross",
+    "maintenance_margin",
+    "notional",
+    "open_orders_margin",
+    "risk_check",
+    "spot_hold",
+    "unrealized_pnl",
+]
