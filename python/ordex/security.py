@@ -23,6 +23,19 @@ _hasher = PasswordHasher()  # argon2id with the RFC 9106 low-memory profile
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
+def configure_password_hashing(time_cost: int, memory_kib: int, parallelism: int) -> None:
+    """Set the argon2id cost for new hashes; existing hashes verify with their own parameters."""
+    global _hasher, _DUMMY_HASH
+    if (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism) == (
+        time_cost,
+        memory_kib,
+        parallelism,
+    ):
+        return
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+    _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

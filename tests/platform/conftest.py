@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from pydantic import SecretStr
 
 from ordex.api.app import create_app
 from ordex.config import RegistrationMode, Settings
 from tests.platform.helpers import SERVER_API_TOKEN, ClientFactory, register
-
 
 
 @pytest.fixture
@@ -24,9 +24,13 @@ def settings(database_url: str, redis_url: str, ordex_home: Path) -> Settings:
         database_url=database_url,
         redis_url=redis_url,
         ordex_home=ordex_home,
-        jwt_secret="test-jwt-secret-0123456789abcdef0123456789",
-        api_token=SERVER_API_TOKEN,
+        jwt_secret=SecretStr("test-jwt-secret-0123456789abcdef0123456789"),
+        api_token=SecretStr(SERVER_API_TOKEN),
         registration_mode=RegistrationMode.APPROVAL,
+        # Cheap argon2id keeps the suite fast; production cost is the default.
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        argon2_parallelism=1,
         db_pool_min=1,
         db_pool_max=4,
     )

@@ -9,7 +9,9 @@ import httpx
 from tests.platform.helpers import bearer, login, register
 
 
-async def _operator_token(client: httpx.AsyncClient, admin_token: str, email: str) -> tuple[str, str]:
+async def _operator_token(
+    client: httpx.AsyncClient, admin_token: str, email: str
+) -> tuple[str, str]:
     await register(client, email)
     users = (await client.get("/api/admin/users", headers=bearer(admin_token))).json()["users"]
     user_id = next(u["userId"] for u in users if u["email"] == email)
@@ -23,7 +25,9 @@ async def _operator_token(client: httpx.AsyncClient, admin_token: str, email: st
     return user_id, token
 
 
-async def test_operator_may_not_use_admin_routes(client: httpx.AsyncClient, admin_token: str) -> None:
+async def test_operator_may_not_use_admin_routes(
+    client: httpx.AsyncClient, admin_token: str
+) -> None:
     _, token = await _operator_token(client, admin_token, "op@havencap.io")
     listed = await client.get("/api/admin/users", headers=bearer(token))
     assert listed.status_code == 403
@@ -58,23 +62,35 @@ async def test_last_admin_cannot_be_demoted(client: httpx.AsyncClient, admin_tok
 
 async def test_patch_validation(client: httpx.AsyncClient, admin_token: str) -> None:
     auth = bearer(admin_token)
-    unknown = await client.patch(f"/api/admin/users/{uuid.uuid4()}", json={"role": "OPERATOR"}, headers=auth)
+    unknown = await client.patch(
+        f"/api/admin/users/{uuid.uuid4()}", json={"role": "OPERATOR"}, headers=auth
+    )
     assert unknown.status_code == 404
     assert unknown.json()["code"] == "USER_NOT_FOUND"
-    assert (await client.patch("/api/admin/users/not-a-uuid", json={}, headers=auth)).status_code == 404
+    assert (
+        await client.patch("/api/admin/users/not-a-uuid", json={}, headers=auth)
+    ).status_code == 404
     me = (await client.get("/api/auth/me", headers=auth)).json()["user"]
-    bad_role = await client.patch(f"/api/admin/users/{me['userId']}", json={"role": "GOD"}, headers=auth)
+    bad_role = await client.patch(
+        f"/api/admin/users/{me['userId']}", json={"role": "GOD"}, headers=auth
+    )
     assert bad_role.status_code == 400
     assert bad_role.json()["field"] == "role"
-    extra = await client.patch(f"/api/admin/users/{me['userId']}", json={"password": "x"}, headers=auth)
+    extra = await client.patch(
+        f"/api/admin/users/{me['userId']}", json={"password": "x"}, headers=auth
+    )
     assert extra.status_code == 400
 
 
-async def test_approval_by_role_alone_activates(client: httpx.AsyncClient, admin_token: str) -> None:
+async def test_approval_by_role_alone_activates(
+    client: httpx.AsyncClient, admin_token: str
+) -> None:
     await register(client, "p@havencap.io")
     users = (await client.get("/api/admin/users", headers=bearer(admin_token))).json()["users"]
     response = await client.patch(
-        f"/api/admin/users/{users[1]['userId']}", json={"role": "OPERATOR"}, headers=bearer(admin_token)
+        f"/api/admin/users/{users[1]['userId']}",
+        json={"role": "OPERATOR"},
+        headers=bearer(admin_token),
     )
     assert response.json()["user"]["status"] == "ACTIVE"
     assert (await login(client, "p@havencap.io")).status_code == 200

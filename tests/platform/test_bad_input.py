@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 
@@ -12,9 +14,24 @@ CASES = [
     ("array body", b"[1,2]", "application/json", "VALIDATION_ERROR"),
     ("wrong types", b'{"email": 5, "password": ["x"]}', "application/json", "VALIDATION_ERROR"),
     ("missing fields", b"{}", "application/json", "VALIDATION_ERROR"),
-    ("short password", b'{"email": "a@b.io", "password": "short"}', "application/json", "VALIDATION_ERROR"),
-    ("not an email", b'{"email": "nobody", "password": "long-password"}', "application/json", "VALIDATION_ERROR"),
-    ("form body", b"email=a@b.io&password=long-password", "application/x-www-form-urlencoded", "VALIDATION_ERROR"),
+    (
+        "short password",
+        b'{"email": "a@b.io", "password": "short"}',
+        "application/json",
+        "VALIDATION_ERROR",
+    ),
+    (
+        "not an email",
+        b'{"email": "nobody", "password": "long-password"}',
+        "application/json",
+        "VALIDATION_ERROR",
+    ),
+    (
+        "form body",
+        b"email=a@b.io&password=long-password",
+        "application/x-www-form-urlencoded",
+        "VALIDATION_ERROR",
+    ),
     ("empty body", b"", "application/json", "VALIDATION_ERROR"),
     ("invalid utf-8", b'{"email": "\xff"}', "application/json", None),
 ]
@@ -32,7 +49,12 @@ MATRIX = [
 
 @pytest.mark.parametrize(("path", "label", "content", "content_type", "code"), MATRIX)
 async def test_bad_bodies_get_400(
-    client: httpx.AsyncClient, path: str, label: str, content: bytes, content_type: str, code: str | None
+    client: httpx.AsyncClient,
+    path: str,
+    label: str,
+    content: bytes,
+    content_type: str,
+    code: str | None,
 ) -> None:
     response = await client.post(path, content=content, headers={"content-type": content_type})
     assert response.status_code == 400, (label, response.text)
@@ -45,15 +67,19 @@ async def test_bad_bodies_get_400(
 async def test_oversize_bodies_get_413(client_factory: ClientFactory) -> None:
     async with client_factory(max_body_bytes=2048) as client:
         big = b'{"email": "a@b.io", "password": "' + b"x" * 4096 + b'"}'
-        declared = await client.post("/api/auth/login", content=big, headers={"content-type": "application/json"})
+        declared = await client.post(
+            "/api/auth/login", content=big, headers={"content-type": "application/json"}
+        )
         assert declared.status_code == 413
         assert declared.json()["code"] == "PAYLOAD_TOO_LARGE"
 
-        async def chunks():  # type: ignore[no-untyped-def]
+        async def chunks() -> AsyncIterator[bytes]:
             for _ in range(8):
                 yield b"x" * 1024
 
-        streamed = await client.post("/auth/login", content=chunks(), headers={"content-type": "application/json"})
+        streamed = await client.post(
+            "/auth/login", content=chunks(), headers={"content-type": "application/json"}
+        )
         assert streamed.status_code == 413
         assert streamed.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
 

@@ -101,13 +101,19 @@ async def test_tampered_or_foreign_tokens_are_refused(
     client: httpx.AsyncClient, admin_token: str
 ) -> None:
     claims = _claims(admin_token)
-    forged = jwt.encode({**claims, "exp": 4102444800}, "another-secret-that-is-long-enough-for-hs256", algorithm="HS256")
+    forged = jwt.encode(
+        {**claims, "exp": 4102444800},
+        "another-secret-that-is-long-enough-for-hs256",
+        algorithm="HS256",
+    )
     assert (await client.get("/api/auth/me", headers=bearer(forged))).status_code == 401
-    none_alg = jwt.encode(claims, None, algorithm="none")
+    none_alg = jwt.encode(claims, "", algorithm="none")
     assert (await client.get("/api/auth/me", headers=bearer(none_alg))).status_code == 401
 
 
-async def test_disabling_a_user_ends_their_access(client: httpx.AsyncClient, admin_token: str) -> None:
+async def test_disabling_a_user_ends_their_access(
+    client: httpx.AsyncClient, admin_token: str
+) -> None:
     admin = bearer(admin_token)
     await register(client, "op@havencap.io")
     users = (await client.get("/api/admin/users", headers=admin)).json()["users"]

@@ -52,8 +52,12 @@ async def test_exchange_register_and_login(client: httpx.AsyncClient) -> None:
 
 
 async def test_exchange_errors_use_the_root_envelope(client: httpx.AsyncClient) -> None:
-    await client.post("/auth/register", json={"email": "t@example.com", "password": "long-password"})
-    wrong = await client.post("/auth/login", json={"email": "t@example.com", "password": "nope-nope"})
+    await client.post(
+        "/auth/register", json={"email": "t@example.com", "password": "long-password"}
+    )
+    wrong = await client.post(
+        "/auth/login", json={"email": "t@example.com", "password": "nope-nope"}
+    )
     assert wrong.status_code == 401
     assert wrong.json() == {
         "error": {"code": "UNAUTHENTICATED", "message": "Invalid email or password"}
@@ -70,7 +74,9 @@ async def test_exchange_errors_use_the_root_envelope(client: httpx.AsyncClient) 
 
 
 async def test_pending_exchange_user_cannot_log_in(client: httpx.AsyncClient) -> None:
-    await client.post("/auth/register", json={"email": "a@example.com", "password": "long-password"})
+    await client.post(
+        "/auth/register", json={"email": "a@example.com", "password": "long-password"}
+    )
     second = await client.post(
         "/auth/register", json={"email": "b@example.com", "password": "long-password"}
     )

@@ -24,6 +24,7 @@ from ordex.api.routes import admin, auth, health, root_auth, user_token
 from ordex.config import Settings
 from ordex.db.pool import create_pool
 from ordex.logging import get_logger
+from ordex.security import configure_password_hashing
 from ordex.version import VERSION
 
 log = get_logger(__name__)
@@ -43,6 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.database_url is None or settings.redis_url is None:
         raise RuntimeError("DATABASE_URL and REDIS_URL must be set (`ordex serve` sets them)")
     database_url, redis_url = settings.database_url, settings.redis_url
+    configure_password_hashing(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 
 from ordex.config import Settings
+from ordex.db.types import Connection
 from ordex.db.users import UserRow
 from ordex.services import auth as auth_service
 from ordex.services import ratelimit
@@ -28,13 +29,13 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_db(request: Request) -> AsyncIterator[asyncpg.Connection]:
+async def get_db(request: Request) -> AsyncIterator[Connection]:
     pool: asyncpg.Pool = request.app.state.pool
     async with pool.acquire() as conn:
         yield conn
 
 
-DbConn = Annotated[asyncpg.Connection, Depends(get_db)]
+DbConn = Annotated[Connection, Depends(get_db)]
 
 
 def get_redis(request: Request) -> Redis:

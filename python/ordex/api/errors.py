@@ -161,9 +161,7 @@ class BodySizeLimitMiddleware:
                 await response(scope, receive, send)
                 return
             if too_large:
-                response = error_response(
-                    path, 413, f"request body exceeds {self.max_bytes} bytes"
-                )
+                response = error_response(path, 413, f"request body exceeds {self.max_bytes} bytes")
                 await response(scope, receive, send)
                 return
 

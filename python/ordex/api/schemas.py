@@ -50,7 +50,9 @@ class AdminUserPatch(BaseModel):
 
 def iso_millis(value: datetime) -> str:
     """2026-01-01T00:00:00.000Z, the timestamp format of the contracts."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return (
+        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    )
 
 
 def user_json(user: UserRow) -> dict[str, Any]:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-import asyncpg
+from ordex.db.types import Connection
 
 
-async def live_token_created_at(conn: asyncpg.Connection, user_id: uuid.UUID) -> datetime | None:
+async def live_token_created_at(conn: Connection, user_id: uuid.UUID) -> datetime | None:
     created: datetime | None = await conn.fetchval(
         "SELECT created_at FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL", user_id
     )
     return created
 
 
-async def revoke_user_tokens(conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
+async def revoke_user_tokens(conn: Connection, user_id: uuid.UUID) -> int:
     status: str = await conn.execute(
         "UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
         user_id,
@@ -23,13 +23,13 @@ async def revoke_user_tokens(conn: asyncpg.Connection, user_id: uuid.UUID) -> in
     return int(status.rsplit(" ", 1)[1])
 
 
-async def insert_token(conn: asyncpg.Connection, user_id: uuid.UUID, token_hash: str) -> None:
+async def insert_token(conn: Connection, user_id: uuid.UUID, token_hash: str) -> None:
     await conn.execute(
         "INSERT INTO api_tokens (user_id, token_hash) VALUES ($1, $2)", user_id, token_hash
     )
 
 
-async def user_id_for_token(conn: asyncpg.Connection, token_hash: str) -> uuid.UUID | None:
+async def user_id_for_token(conn: Connection, token_hash: str) -> uuid.UUID | None:
     """Owner of a live token. last_used_at is refreshed at most once a minute to spare writes."""
     record = await conn.fetchrow(
         """

@@ -42,7 +42,9 @@ def dbmate_url(database_url: str) -> str:
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     if "host" in query and query["host"].startswith("/"):
         query["socket"] = query.pop("host")
-    if "sslmode" not in query and (not parts.hostname or parts.hostname in ("localhost", "127.0.0.1")):
+    if "sslmode" not in query and (
+        not parts.hostname or parts.hostname in ("localhost", "127.0.0.1")
+    ):
         query["sslmode"] = "disable"
     return urlunsplit(("postgres", parts.netloc, parts.path, urlencode(query), parts.fragment))
 
@@ -60,11 +62,15 @@ def run_dbmate(database_url: str, *args: str) -> str:
         command, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
     )
     if result.returncode != 0:
-        raise MigrationError(f"dbmate {' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}")
+        raise MigrationError(
+            f"dbmate {' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}"
+        )
     return result.stdout
 
 
 def migrate(database_url: str) -> None:
     output = run_dbmate(database_url, "--wait", "--wait-timeout", "30s", "up")
-    applied = [line.split(":", 1)[1].strip() for line in output.splitlines() if line.startswith("Applied:")]
+    applied = [
+        line.split(":", 1)[1].strip() for line in output.splitlines() if line.startswith("Applied:")
+    ]
     log.info("migrations applied", count=len(applied), applied=applied)

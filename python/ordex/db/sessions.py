@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
+from ordex.db.types import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,7 @@ _COLUMNS = "id, user_id, current_jti, expires_at, revoked_at"
 
 
 async def insert_session(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     user_id: uuid.UUID,
     jti: str,
@@ -42,7 +42,7 @@ async def insert_session(
     return SessionRow(**dict(record))
 
 
-async def get_live_session(conn: asyncpg.Connection, session_id: uuid.UUID) -> SessionRow | None:
+async def get_live_session(conn: Connection, session_id: uuid.UUID) -> SessionRow | None:
     """The session if it is neither revoked nor past its expiry."""
     record = await conn.fetchrow(
         f"""
@@ -54,9 +54,7 @@ async def get_live_session(conn: asyncpg.Connection, session_id: uuid.UUID) -> S
     return None if record is None else SessionRow(**dict(record))
 
 
-async def rotate_jti(
-    conn: asyncpg.Connection, session_id: uuid.UUID, old_jti: str, new_jti: str
-) -> bool:
+async def rotate_jti(conn: Connection, session_id: uuid.UUID, old_jti: str, new_jti: str) -> bool:
     """Swap the session's current token id; False if another refresh or a revocation won."""
     status = await conn.execute(
         """
@@ -68,13 +66,13 @@ async def rotate_jti(
     return status == "UPDATE 1"
 
 
-async def revoke_session(conn: asyncpg.Connection, session_id: uuid.UUID) -> None:
+async def revoke_session(conn: Connection, session_id: uuid.UUID) -> None:
     await conn.execute(
         "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", session_id
     )
 
 
-async def revoke_user_sessions(conn: asyncpg.Connection, user_id: uuid.UUID) -> None:
+async def revoke_user_sessions(conn: Connection, user_id: uuid.UUID) -> None:
     await conn.execute(
         "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", user_id
     )

@@ -8,6 +8,8 @@ from datetime import datetime
 
 import asyncpg
 
+from ordex.db.types import Connection
+
 _COLUMNS = "id, email, name, password_hash, role, status, created_at, updated_at, last_login_at"
 
 
@@ -28,18 +30,18 @@ def _row(record: asyncpg.Record | None) -> UserRow | None:
     return None if record is None else UserRow(**dict(record))
 
 
-async def lock_registrations(conn: asyncpg.Connection) -> None:
+async def lock_registrations(conn: Connection) -> None:
     """Serialise registrations within a transaction so only one user can become the first ADMIN."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ordex.users.register'))")
 
 
-async def count_users(conn: asyncpg.Connection) -> int:
+async def count_users(conn: Connection) -> int:
     count: int = await conn.fetchval("SELECT count(*) FROM users")
     return count
 
 
 async def insert_user(
-    conn: asyncpg.Connection, *, email: str, name: str, password_hash: str, role: str, status: str
+    conn: Connection, *, email: str, name: str, password_hash: str, role: str, status: str
 ) -> UserRow | None:
     """Insert a user; None when the email is taken."""
     record = await conn.fetchrow(
@@ -54,25 +56,27 @@ async def insert_user(
     return _row(record)
 
 
-async def get_by_email(conn: asyncpg.Connection, email: str) -> UserRow | None:
+async def get_by_email(conn: Connection, email: str) -> UserRow | None:
     record = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM users WHERE lower(email) = lower($1)", email
     )
     return _row(record)
 
 
-async def get_by_id(conn: asyncpg.Connection, user_id: uuid.UUID, *, for_update: bool = False) -> UserRow | None:
+async def get_by_id(
+    conn: Connection, user_id: uuid.UUID, *, for_update: bool = False
+) -> UserRow | None:
     lock = " FOR UPDATE" if for_update else ""
     record = await conn.fetchrow(f"SELECT {_COLUMNS} FROM users WHERE id = $1{lock}", user_id)
     return _row(record)
 
 
-async def list_users(conn: asyncpg.Connection) -> list[UserRow]:
+async def list_users(conn: Connection) -> list[UserRow]:
     records = await conn.fetch(f"SELECT {_COLUMNS} FROM users ORDER BY created_at, id")
     return [UserRow(**dict(r)) for r in records]
 
 
-async def first_active_admin(conn: asyncpg.Connection) -> UserRow | None:
+async def first_active_admin(conn: Connection) -> UserRow | None:
     record = await conn.fetchrow(
         f"""
         SELECT {_COLUMNS} FROM users
@@ -83,7 +87,7 @@ async def first_active_admin(conn: asyncpg.Connection) -> UserRow | None:
     return _row(record)
 
 
-async def lock_active_admin_ids(conn: asyncpg.Connection) -> list[uuid.UUID]:
+async def lock_active_admin_ids(conn: Connection) -> list[uuid.UUID]:
     """Active admins, row-locked so two concurrent demotions cannot remove the last one."""
     records = await conn.fetch(
         "SELECT id FROM users WHERE role = 'ADMIN' AND status = 'ACTIVE' ORDER BY id FOR UPDATE"
@@ -92,7 +96,7 @@ async def lock_active_admin_ids(conn: asyncpg.Connection) -> list[uuid.UUID]:
 
 
 async def update_user(
-    conn: asyncpg.Connection, user_id: uuid.UUID, *, role: str, status: str, name: str
+    conn: Connection, user_id: uuid.UUID, *, role: str, status: str, name: str
 ) -> UserRow | None:
     record = await conn.fetchrow(
         f"""
@@ -105,5 +109,5 @@ async def update_user(
     return _row(record)
 
 
-async def touch_last_login(conn: asyncpg.Connection, user_id: uuid.UUID) -> None:
+async def touch_last_login(conn: Connection, user_id: uuid.UUID) -> None:
     await conn.execute("UPDATE users SET last_login_at = now() WHERE id = $1", user_id)

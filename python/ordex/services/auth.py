@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-import asyncpg
-
 from ordex.config import Settings
 from ordex.db import api_tokens as tokens_repo
 from ordex.db import sessions as sessions_repo
 from ordex.db import users as users_repo
+from ordex.db.types import Connection
 from ordex.db.users import UserRow
 from ordex.security import (
     API_TOKEN_PREFIX,
@@ -58,7 +57,7 @@ def _issue(settings: Settings, user_id: uuid.UUID, session_id: uuid.UUID, jti: s
 
 
 async def open_session(
-    conn: asyncpg.Connection,
+    conn: Connection,
     settings: Settings,
     user: UserRow,
     *,
@@ -87,7 +86,7 @@ def _active_user(user: UserRow | None) -> UserRow:
     return user
 
 
-async def resolve(conn: asyncpg.Connection, settings: Settings, token: str) -> Principal:
+async def resolve(conn: Connection, settings: Settings, token: str) -> Principal:
     """Turn a presented credential into a principal, or raise 401."""
     token = token.strip()
     if not token:
@@ -116,9 +115,7 @@ async def resolve(conn: asyncpg.Connection, settings: Settings, token: str) -> P
     return Principal(user=user, kind=CredentialKind.SESSION, session_id=session.id)
 
 
-async def refresh(
-    conn: asyncpg.Connection, settings: Settings, token: str
-) -> tuple[UserRow, IssuedToken]:
+async def refresh(conn: Connection, settings: Settings, token: str) -> tuple[UserRow, IssuedToken]:
     """Rotate a session's access token. An expired token is accepted while its session lives,
     and the presented token stops working once a new one is issued."""
     try:
@@ -145,7 +142,7 @@ async def refresh(
     return user, issued
 
 
-async def logout(conn: asyncpg.Connection, settings: Settings, token: str | None) -> None:
+async def logout(conn: Connection, settings: Settings, token: str | None) -> None:
     """Revoke the session behind an access token; other credentials have nothing to end."""
     if not token:
         return

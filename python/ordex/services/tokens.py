@@ -5,18 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-import asyncpg
-
 from ordex.db import api_tokens as tokens_repo
+from ordex.db.types import Connection
 from ordex.security import hash_api_token, new_api_token
 from ordex.services.errors import ServiceError
 
 
-async def token_created_at(conn: asyncpg.Connection, user_id: uuid.UUID) -> datetime | None:
+async def token_created_at(conn: Connection, user_id: uuid.UUID) -> datetime | None:
     return await tokens_repo.live_token_created_at(conn, user_id)
 
 
-async def issue_token(conn: asyncpg.Connection, user_id: uuid.UUID) -> str:
+async def issue_token(conn: Connection, user_id: uuid.UUID) -> str:
     """A new token replaces the previous one, which stops working at once."""
     token = new_api_token()
     async with conn.transaction():
@@ -25,6 +24,6 @@ async def issue_token(conn: asyncpg.Connection, user_id: uuid.UUID) -> str:
     return token
 
 
-async def revoke_token(conn: asyncpg.Connection, user_id: uuid.UUID) -> None:
+async def revoke_token(conn: Connection, user_id: uuid.UUID) -> None:
     if await tokens_repo.revoke_user_tokens(conn, user_id) == 0:
         raise ServiceError(404, "TOKEN_NOT_FOUND", "No API token to revoke")

@@ -7,11 +7,10 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-import asyncpg
-
 from ordex.config import RegistrationMode
 from ordex.db import sessions as sessions_repo
 from ordex.db import users as users_repo
+from ordex.db.types import Connection
 from ordex.db.users import UserRow
 from ordex.security import hash_password, verify_password
 from ordex.services.errors import ServiceError, unauthenticated
@@ -52,7 +51,7 @@ class Registration:
 
 
 async def register(
-    conn: asyncpg.Connection, *, email: str, password: str, name: str | None, mode: RegistrationMode
+    conn: Connection, *, email: str, password: str, name: str | None, mode: RegistrationMode
 ) -> Registration:
     email = normalize_email(email)
     password_hash = await asyncio.to_thread(hash_password, password)
@@ -77,7 +76,7 @@ async def register(
     return Registration(user)
 
 
-async def authenticate(conn: asyncpg.Connection, *, email: str, password: str) -> UserRow:
+async def authenticate(conn: Connection, *, email: str, password: str) -> UserRow:
     user = await users_repo.get_by_email(conn, normalize_email(email))
     ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
     if user is None or not ok:
@@ -87,12 +86,12 @@ async def authenticate(conn: asyncpg.Connection, *, email: str, password: str) -
     return user
 
 
-async def list_users(conn: asyncpg.Connection) -> list[UserRow]:
+async def list_users(conn: Connection) -> list[UserRow]:
     return await users_repo.list_users(conn)
 
 
 async def update_user(
-    conn: asyncpg.Connection,
+    conn: Connection,
     user_id: uuid.UUID,
     *,
     role: Role | None,
@@ -114,7 +113,9 @@ async def update_user(
         if new_status == Status.PENDING and role is None:
             new_role = Role.PENDING
         if new_role == Role.PENDING and new_status == Status.ACTIVE:
-            raise ServiceError(400, "INVALID_REQUEST", "A PENDING user cannot be ACTIVE", field="status")
+            raise ServiceError(
+                400, "INVALID_REQUEST", "A PENDING user cannot be ACTIVE", field="status"
+            )
         stays_admin = new_role == Role.ADMIN and new_status == Status.ACTIVE
         if user.id in admins and not stays_admin and len(admins) <= 1:
             raise ServiceError(409, "LAST_ADMIN", "Cannot demote or disable the last admin")

@@ -23,7 +23,7 @@ async def list_users(_: AdminPrincipal, conn: DbConn) -> dict[str, Any]:
 
 @router.patch("/users/{userId}")
 async def update_user(
-    userId: str,  # noqa: N803 - the contract's path parameter name
+    userId: str,  # the contract's path parameter name
     body: AdminUserPatch,
     _: AdminPrincipal,
     conn: DbConn,
