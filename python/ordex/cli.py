@@ -27,6 +27,16 @@ def _settings() -> Settings:
     return settings
 
 
+# granian's own loggers hand their records to the root logger, which renders them like ours.
+GRANIAN_LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {},
+    "handlers": {},
+    "loggers": {"_granian": {"handlers": [], "propagate": True}},
+}
+
+
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -71,7 +81,7 @@ def serve(
                     interface=Interfaces.ASGI,
                     workers=workers,
                     log_enabled=True,
-                    log_dictconfig={"version": 1, "disable_existing_loggers": False},
+                    log_dictconfig=GRANIAN_LOGGING,
                 ).serve()
             except KeyboardInterrupt:
                 log.info("interrupted")

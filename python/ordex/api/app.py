@@ -6,6 +6,7 @@ never be left open; only the routers in PUBLIC (health, docs, the sign-in flows)
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +24,7 @@ from ordex.api.middleware import AccessLogMiddleware
 from ordex.api.routes import admin, auth, health, root_auth, user_token
 from ordex.config import Settings
 from ordex.db.pool import create_pool
-from ordex.logging import get_logger
+from ordex.logging import configure_logging, get_logger
 from ordex.security import configure_password_hashing
 from ordex.version import VERSION
 
@@ -44,6 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.database_url is None or settings.redis_url is None:
         raise RuntimeError("DATABASE_URL and REDIS_URL must be set (`ordex serve` sets them)")
     database_url, redis_url = settings.database_url, settings.redis_url
+    if not logging.getLogger().handlers:
+        # A freshly spawned worker process: log like `ordex serve` does.
+        configure_logging(settings.log_level, settings.log_json)
     configure_password_hashing(
         settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
     )
