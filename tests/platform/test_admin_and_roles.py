@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -94,3 +95,10 @@ async def test_approval_by_role_alone_activates(
     )
     assert response.json()["user"]["status"] == "ACTIVE"
     assert (await login(client, "p@havencap.io")).status_code == 200
+
+
+async def test_concurrent_first_registrations_make_one_admin(client: httpx.AsyncClient) -> None:
+    responses = await asyncio.gather(*(register(client, f"u{i}@havencap.io") for i in range(4)))
+    assert all(r.status_code == 201 for r in responses)
+    admins = [r for r in responses if r.json().get("user", {}).get("role") == "ADMIN"]
+    assert len(admins) == 1
