@@ -124,7 +124,6 @@ wire_enum!(
         PriceNotAligned = "PRICE_NOT_ALIGNED",
         QuantityNotAligned = "QUANTITY_NOT_ALIGNED",
         MissingPrice = "MISSING_PRICE",
-        UnexpectedPrice = "UNEXPECTED_PRICE",
         MissingTriggerPrice = "MISSING_TRIGGER_PRICE",
         UnexpectedTriggerPrice = "UNEXPECTED_TRIGGER_PRICE",
         WouldTriggerImmediately = "WOULD_TRIGGER_IMMEDIATELY",
@@ -140,9 +139,7 @@ wire_enum!(
         InvalidClientOrderId = "INVALID_CLIENT_ORDER_ID",
         OrderNotFound = "ORDER_NOT_FOUND",
         AmendNotAllowed = "AMEND_NOT_ALLOWED",
-        NoReferencePrice = "NO_REFERENCE_PRICE",
         MalformedCommand = "MALFORMED_COMMAND",
-        UnknownMarket = "UNKNOWN_MARKET",
     }
 );
 
