@@ -122,15 +122,19 @@ app.add_typer(users_app, name="users")
 def _with_database(settings: Settings, action: str, **kwargs: str) -> None:
     from ordex.cli_admin import run_admin_action
 
-    with HomeLock(settings.home):
-        services = EmbeddedServices(settings.home, settings.database_url, "redis://unused")
-        try:
-            services.start()
-            assert services.database_url is not None
-            migrate(services.database_url)
-            asyncio.run(run_admin_action(services.database_url, action, console, **kwargs))
-        finally:
-            services.stop()
+    try:
+        with HomeLock(settings.home):
+            services = EmbeddedServices(settings.home, settings.database_url, "redis://unused")
+            try:
+                services.start()
+                assert services.database_url is not None
+                migrate(services.database_url)
+                asyncio.run(run_admin_action(services.database_url, action, console, **kwargs))
+            finally:
+                services.stop()
+    except (EmbeddedServerError, MigrationError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
 
 
 @users_app.command("list")

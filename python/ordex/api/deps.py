@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
 
 from ordex.config import Settings
@@ -65,7 +66,22 @@ def presented_credential(request: Request) -> str | None:
     )
 
 
-async def get_principal(request: Request, conn: DbConn, settings: SettingsDep) -> Principal:
+# Declared for the OpenAPI document (so /docs can authorize); presented_credential() does the work.
+_bearer_scheme = HTTPBearer(
+    auto_error=False, description="access token, hc_live_ token or API_TOKEN"
+)
+_api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
+_cookie_scheme = APIKeyCookie(name=AUTH_COOKIE, auto_error=False)
+
+
+async def get_principal(
+    request: Request,
+    conn: DbConn,
+    settings: SettingsDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer_scheme)] = None,
+    _api_key: Annotated[str | None, Security(_api_key_scheme)] = None,
+    _cookie: Annotated[str | None, Security(_cookie_scheme)] = None,
+) -> Principal:
     token = presented_credential(request)
     if token is None:
         raise unauthenticated()
