@@ -6,7 +6,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 
+from ordex.api.app import create_app
+from ordex.config import Settings
 from tests.platform.helpers import ClientFactory
 
 CASES = [
@@ -106,3 +109,19 @@ async def test_malformed_credentials_get_401(client: httpx.AsyncClient) -> None:
         response = await client.get("/api/auth/me", headers=headers)
         assert response.status_code == 401, headers
         assert response.json()["code"] == "UNAUTHENTICATED"
+
+
+async def test_unexpected_errors_give_an_envelope_without_a_trace(settings: Settings) -> None:
+    app = create_app(settings)
+
+    @app.get("/api/boom", include_in_schema=False)
+    async def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.get("/api/boom")
+    assert response.status_code == 500
+    assert response.json() == {"error": "Internal server error", "code": "INTERNAL_ERROR"}
+    assert "secret" not in response.text

@@ -132,3 +132,15 @@ async def test_disabling_a_user_ends_their_access(
     denied = await login(client, "op@havencap.io")
     assert denied.status_code == 403
     assert denied.json()["code"] == "ACCOUNT_DISABLED"
+
+
+async def test_expired_session_cannot_be_used_or_refreshed(
+    client: httpx.AsyncClient, admin_token: str, database_url: str
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE sessions SET expires_at = now() - interval '1 second'")
+    finally:
+        await conn.close()
+    assert (await client.get("/api/auth/me", headers=bearer(admin_token))).status_code == 401
+    assert (await client.post("/api/auth/refresh", headers=bearer(admin_token))).status_code == 401

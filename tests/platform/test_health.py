@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from ordex.embedded import free_port
@@ -56,3 +58,22 @@ async def test_metrics_are_prometheus_text(client: httpx.AsyncClient) -> None:
     response = await client.get("/metrics")
     assert response.status_code == 200
     assert "http_requests_total" in response.text
+
+
+async def test_health_reports_database_down_with_503(
+    client_factory: ClientFactory, tmp_path: Path
+) -> None:
+    gone = f"postgresql://postgres@/ordex?host={tmp_path}"  # no server listens there
+    async with client_factory(database_url=gone, db_pool_min=0) as client:
+        response = await client.get("/health")
+        assert response.status_code == 503
+        assert response.json()["error"] == "database connection failed"
+        assert response.json()["components"]["redis"] == "healthy"
+        login = await client.post(
+            "/api/auth/login", json={"email": "a@b.io", "password": "long-password"}
+        )
+        assert login.status_code == 503
+        assert login.json() == {
+            "error": "Service temporarily unavailable",
+            "code": "SERVICE_UNAVAILABLE",
+        }

@@ -83,7 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(asyncpg.exceptions.CannotConnectNowError, _unavailable)
     app.add_exception_handler(asyncpg.exceptions.TooManyConnectionsError, _unavailable)
     app.add_exception_handler(asyncpg.exceptions.ConnectionDoesNotExistError, _unavailable)
-    app.add_exception_handler(ConnectionError, _unavailable)
+    # Sockets refused or missing (a database or Redis that went away) surface as OSError.
+    app.add_exception_handler(OSError, _unavailable)
 
     for router in PUBLIC:
         app.include_router(router)
