@@ -43,18 +43,18 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to bind (HOST)")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (ORDEX_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind (PORT)")] = None,
-    workers: Annotated[int | None, typer.Option(help="API worker processes (WORKERS)")] = None,
+    workers: Annotated[int | None, typer.Option(help="API worker processes (ORDEX_WORKERS)")] = None,
 ) -> None:
     """Run the API under granian, starting embedded PostgreSQL/Redis when no URL is set."""
     from granian import Granian
     from granian.constants import Interfaces
 
     settings = _settings()
-    host = host or settings.host
+    host = host or settings.ordex_host
     port = port or settings.port
-    workers = workers or settings.workers
+    workers = workers or settings.ordex_workers
     home = settings.home
     # SIGTERM before granian takes over must still run the `finally` that stops the servers.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)

@@ -20,14 +20,18 @@ class RegistrationMode(StrEnum):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
     )
 
     database_url: str | None = None
     redis_url: str | None = None
-    host: str = "127.0.0.1"
+    # ORDEX_ prefixed: shells often export HOST as the machine's name.
+    ordex_host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
-    workers: Annotated[int, Field(ge=1)] = 1
+    ordex_workers: Annotated[int, Field(ge=1)] = 1
     ordex_home: Path = Path(".ordex")
     jwt_secret: SecretStr | None = None
     api_token: SecretStr | None = None
