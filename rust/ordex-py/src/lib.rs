@@ -9,6 +9,11 @@ mod margin;
 
 use pyo3::prelude::*;
 
+// Batches allocate large event and command buffers; mimalloc reuses freed segments instead of
+// returning them to the OS, so the next batch does not pay page faults all over again.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[pymodule]
 fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
