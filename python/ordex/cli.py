@@ -45,7 +45,9 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (ORDEX_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind (PORT)")] = None,
-    workers: Annotated[int | None, typer.Option(help="API worker processes (ORDEX_WORKERS)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="API worker processes (ORDEX_WORKERS)")
+    ] = None,
 ) -> None:
     """Run the API under granian, starting embedded PostgreSQL/Redis when no URL is set."""
     from granian import Granian

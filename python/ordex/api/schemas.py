@@ -65,3 +65,86 @@ def user_json(user: UserRow) -> dict[str, Any]:
         "status": user.status,
         "createdAt": iso_millis(user.created_at),
     }
+
+
+class UserOut(BaseModel):
+    id: str
+    userId: str
+    email: str
+    name: str
+    role: Role
+    status: Status
+    createdAt: str
+
+
+class SignedIn(BaseModel):
+    user: UserOut
+    accessToken: str
+    token: str
+
+
+class PendingRegistration(BaseModel):
+    message: str
+
+
+class UserEnvelope(BaseModel):
+    user: UserOut
+
+
+class UserList(BaseModel):
+    users: list[UserOut]
+
+
+class Message(BaseModel):
+    message: str
+
+
+class ApiTokenStatus(BaseModel):
+    exists: bool
+    createdAt: str | None = None
+
+
+class ApiToken(BaseModel):
+    token: str
+
+
+class RootRegistered(BaseModel):
+    userId: str
+
+
+class RootSignedIn(BaseModel):
+    token: str
+    userId: str
+
+
+class ApiErrorOut(BaseModel):
+    """Errors under /api."""
+
+    error: str
+    code: str
+    details: str | None = None
+    field: str | None = None
+
+
+class RootErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class RootErrorOut(BaseModel):
+    """Errors of the root (exchange) family."""
+
+    error: RootErrorDetail
+
+
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ApiErrorOut, "description": "Invalid request"},
+    401: {"model": ApiErrorOut, "description": "Missing or invalid credential"},
+    403: {"model": ApiErrorOut, "description": "Not allowed for this role or account state"},
+}
+ROOT_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": RootErrorOut, "description": "Invalid request"},
+    401: {"model": RootErrorOut, "description": "Invalid credentials"},
+    403: {"model": RootErrorOut, "description": "Account pending approval or disabled"},
+}

@@ -8,20 +8,20 @@ from typing import Any
 from fastapi import APIRouter
 
 from ordex.api.deps import AdminPrincipal, DbConn
-from ordex.api.schemas import AdminUserPatch, user_json
+from ordex.api.schemas import API_ERRORS, AdminUserPatch, UserEnvelope, UserList, user_json
 from ordex.services import users as users_service
 from ordex.services.errors import ServiceError
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], responses=API_ERRORS)
 
 
-@router.get("/users")
+@router.get("/users", response_model=UserList)
 async def list_users(_: AdminPrincipal, conn: DbConn) -> dict[str, Any]:
     users = await users_service.list_users(conn)
     return {"users": [user_json(u) for u in users]}
 
 
-@router.patch("/users/{userId}")
+@router.patch("/users/{userId}", response_model=UserEnvelope)
 async def update_user(
     userId: str,  # the contract's path parameter name
     body: AdminUserPatch,

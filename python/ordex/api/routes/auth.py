@@ -19,7 +19,16 @@ from ordex.api.deps import (
     client_ip,
 )
 from ordex.api.errors import error_response
-from ordex.api.schemas import LoginBody, RegisterBody, user_json
+from ordex.api.schemas import (
+    API_ERRORS,
+    LoginBody,
+    Message,
+    PendingRegistration,
+    RegisterBody,
+    SignedIn,
+    UserEnvelope,
+    user_json,
+)
 from ordex.config import Settings
 from ordex.security import looks_like_jwt
 from ordex.services import auth as auth_service
@@ -27,7 +36,7 @@ from ordex.services import users as users_service
 from ordex.services.auth import IssuedToken
 from ordex.services.errors import ServiceError
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=API_ERRORS)
 
 
 def set_auth_cookie(response: Response, settings: Settings, issued: IssuedToken) -> None:
@@ -61,7 +70,12 @@ def signed_in_body(user_payload: dict[str, Any], token: str) -> dict[str, Any]:
     return {"user": user_payload, "accessToken": token, "token": token}
 
 
-@router.post("/register", status_code=201, dependencies=[RegisterRateLimit])
+@router.post(
+    "/register",
+    status_code=201,
+    dependencies=[RegisterRateLimit],
+    response_model=SignedIn | PendingRegistration,
+)
 async def register(
     body: RegisterBody, request: Request, response: Response, conn: DbConn, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -85,7 +99,7 @@ async def register(
     return signed_in_body(user_json(registration.user), issued.token)
 
 
-@router.post("/login", dependencies=[LoginRateLimit])
+@router.post("/login", dependencies=[LoginRateLimit], response_model=SignedIn)
 async def login(
     body: LoginBody, request: Request, response: Response, conn: DbConn, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -97,7 +111,7 @@ async def login(
     return signed_in_body(user_json(user), issued.token)
 
 
-@router.post("/logout")
+@router.post("/logout", response_model=Message)
 async def logout(
     request: Request, response: Response, conn: DbConn, settings: SettingsDep
 ) -> dict[str, str]:
@@ -106,12 +120,12 @@ async def logout(
     return {"message": "Logged out"}
 
 
-@router.get("/me")
+@router.get("/me", response_model=UserEnvelope)
 async def me(user: CurrentUser) -> dict[str, Any]:
     return {"user": user_json(user)}
 
 
-@router.post("/refresh")
+@router.post("/refresh", response_model=SignedIn)
 async def refresh(
     request: Request, response: Response, conn: DbConn, settings: SettingsDep
 ) -> dict[str, Any]:

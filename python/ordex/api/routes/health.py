@@ -11,10 +11,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
+from ordex.api.schemas import API_ERRORS
 from ordex.version import VERSION
 
-public_router = APIRouter(tags=["health"])
-router = APIRouter(tags=["health"])
+public_router = APIRouter(tags=["health"], responses=API_ERRORS)
+router = APIRouter(tags=["health"], responses=API_ERRORS)
 
 API_NAME = "ordex API"
 CHECK_TIMEOUT_SECONDS = 2.0

@@ -5,14 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from ordex.api.deps import DbConn, LoginRateLimit, RegisterRateLimit, SettingsDep, client_ip
-from ordex.api.schemas import LoginBody, RegisterBody
+from ordex.api.schemas import ROOT_ERRORS, LoginBody, RegisterBody, RootRegistered, RootSignedIn
 from ordex.services import auth as auth_service
 from ordex.services import users as users_service
 
-router = APIRouter(prefix="/auth", tags=["exchange auth"])
+router = APIRouter(prefix="/auth", tags=["exchange auth"], responses=ROOT_ERRORS)
 
 
-@router.post("/register", status_code=201, dependencies=[RegisterRateLimit])
+@router.post(
+    "/register", status_code=201, dependencies=[RegisterRateLimit], response_model=RootRegistered
+)
 async def register(body: RegisterBody, conn: DbConn, settings: SettingsDep) -> dict[str, str]:
     registration = await users_service.register(
         conn,
@@ -24,7 +26,7 @@ async def register(body: RegisterBody, conn: DbConn, settings: SettingsDep) -> d
     return {"userId": str(registration.user.id)}
 
 
-@router.post("/login", dependencies=[LoginRateLimit])
+@router.post("/login", dependencies=[LoginRateLimit], response_model=RootSignedIn)
 async def login(
     body: LoginBody, request: Request, conn: DbConn, settings: SettingsDep
 ) -> dict[str, str]:

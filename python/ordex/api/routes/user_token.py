@@ -7,13 +7,13 @@ from typing import Any
 from fastapi import APIRouter
 
 from ordex.api.deps import CurrentUser, DbConn
-from ordex.api.schemas import iso_millis
+from ordex.api.schemas import API_ERRORS, ApiToken, ApiTokenStatus, Message, iso_millis
 from ordex.services import tokens as tokens_service
 
-router = APIRouter(prefix="/api/user", tags=["api tokens"])
+router = APIRouter(prefix="/api/user", tags=["api tokens"], responses=API_ERRORS)
 
 
-@router.get("/token")
+@router.get("/token", response_model=ApiTokenStatus, response_model_exclude_none=True)
 async def token_status(user: CurrentUser, conn: DbConn) -> dict[str, Any]:
     created_at = await tokens_service.token_created_at(conn, user.id)
     if created_at is None:
@@ -21,12 +21,12 @@ async def token_status(user: CurrentUser, conn: DbConn) -> dict[str, Any]:
     return {"exists": True, "createdAt": iso_millis(created_at)}
 
 
-@router.post("/token", status_code=201)
+@router.post("/token", status_code=201, response_model=ApiToken)
 async def create_token(user: CurrentUser, conn: DbConn) -> dict[str, str]:
     return {"token": await tokens_service.issue_token(conn, user.id)}
 
 
-@router.delete("/token")
+@router.delete("/token", response_model=Message)
 async def revoke_token(user: CurrentUser, conn: DbConn) -> dict[str, str]:
     await tokens_service.revoke_token(conn, user.id)
     return {"message": "Token revoked"}
