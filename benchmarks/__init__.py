@@ -1,0 +1,1 @@
+"""Speed measurements of the ordex engine, from Rust and through Python."""
