@@ -40,14 +40,18 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresHand
         template_dsn = server.dsn(TEMPLATE_DB)
         migrate(template_dsn)  # dbmate creates the template database and applies every migration
 
-        async def mark_template() -> None:
+        async def prepare() -> None:
             conn = await asyncpg.connect(server.dsn("postgres"))
             try:
                 await conn.execute(f"ALTER DATABASE {TEMPLATE_DB} WITH IS_TEMPLATE true")
+                # Throwaway data: skip the disk flushes that make CREATE DATABASE slow.
+                for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+                    await conn.execute(f"ALTER SYSTEM SET {setting} = off")
+                await conn.execute("SELECT pg_reload_conf()")
             finally:
                 await conn.close()
 
-        asyncio.run(mark_template())
+        asyncio.run(prepare())
         socket_dir = template_dsn.split("host=", 1)[1]
         yield PostgresHandle(admin_dsn=server.dsn("postgres"), socket_dir=socket_dir)
     finally:
@@ -87,7 +91,8 @@ async def database_url(pg_server: PostgresHandle) -> AsyncIterator[str]:
     conn = await asyncpg.connect(pg_server.admin_dsn)
     try:
         await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+        # FILE_COPY clones a small template about twice as fast as the default WAL_LOG.
+        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB} STRATEGY FILE_COPY")
         yield pg_server.dsn(name)
         await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     finally:
