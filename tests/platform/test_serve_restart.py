@@ -40,6 +40,7 @@ def _start(home: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
         cwd=home,  # no stray .env from the working tree
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, like a job in a terminal
     )
 
 
@@ -57,13 +58,16 @@ def _wait_healthy(process: subprocess.Popen[bytes], port: int, log_path: Path) -
     raise AssertionError(f"ordex serve not healthy in time:\n{log_path.read_text()}")
 
 
-def _stop(process: subprocess.Popen[bytes], log_path: Path) -> None:
-    process.send_signal(signal.SIGTERM)
+def _stop(process: subprocess.Popen[bytes], log_path: Path, *, ctrl_c: bool = False) -> None:
+    if ctrl_c:
+        os.killpg(process.pid, signal.SIGINT)  # what a terminal sends the whole job on Ctrl-C
+    else:
+        process.send_signal(signal.SIGTERM)
     try:
         code = process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         process.kill()
-        raise AssertionError(f"ordex serve ignored SIGTERM:\n{log_path.read_text()}") from None
+        raise AssertionError(f"ordex serve did not stop:\n{log_path.read_text()}") from None
     assert code == 0, log_path.read_text()
 
 
@@ -112,4 +116,6 @@ def test_serve_keeps_users_across_restart(tmp_path: Path) -> None:
         )
         assert again.status_code == 429, again.text
     finally:
-        _stop(second, log_path)
+        _stop(second, log_path, ctrl_c=True)
+    assert not (home / "postgres" / "postmaster.pid").exists()
+    assert not (home / "redis" / "redis-server.pid").exists()
