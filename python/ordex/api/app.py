@@ -21,7 +21,22 @@ from redis.asyncio import Redis
 from ordex.api.deps import get_principal
 from ordex.api.errors import BodySizeLimitMiddleware, error_response, install_error_handlers
 from ordex.api.middleware import AccessLogMiddleware
-from ordex.api.routes import admin, auth, health, root_auth, user_token
+from ordex.api.routes import (
+    accounts,
+    admin,
+    auth,
+    dashboards,
+    exchange,
+    exchange_keys,
+    groups,
+    health,
+    providers,
+    root_auth,
+    settings,
+    user_token,
+    widget_settings,
+    widgets,
+)
 from ordex.config import Settings
 from ordex.db.pool import create_pool
 from ordex.logging import configure_logging, get_logger
@@ -31,7 +46,20 @@ from ordex.version import VERSION
 log = get_logger(__name__)
 
 PUBLIC: tuple[APIRouter, ...] = (health.public_router, root_auth.router, auth.router)
-PROTECTED: tuple[APIRouter, ...] = (health.router, admin.router, user_token.router)
+PROTECTED: tuple[APIRouter, ...] = (
+    health.router,
+    admin.router,
+    user_token.router,
+    exchange.router,
+    dashboards.router,
+    widgets.router,
+    groups.router,
+    widget_settings.router,  # before settings: /api/settings/widget/... is not a setting key
+    settings.router,
+    providers.router,
+    accounts.router,
+    exchange_keys.router,
+)
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -71,6 +71,12 @@ async def register(
             role=role,
             status=status,
         )
+        if user is not None:
+            # Every new user starts with the default workspace (dashboard with six widgets).
+            # Imported here: the workspace views use the API schemas, which import this module.
+            from ordex.services.workspace import create_default_workspace
+
+            await create_default_workspace(conn, user.id)
     if user is None:
         raise ServiceError(409, "EMAIL_TAKEN", "Email already registered", field="email")
     return Registration(user)
