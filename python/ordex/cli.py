@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import signal
+import threading
 from types import FrameType
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from ordex.cli_secrets import secrets_app
 from ordex.config import Settings, get_settings
 from ordex.db.migrate import MigrationError, migrate
 from ordex.embedded import EmbeddedServerError, EmbeddedServices, HomeLock
@@ -60,6 +63,10 @@ def serve(
     home = settings.home
     # SIGTERM before granian takes over must still run the `finally` that stops the servers.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # Import the app while PostgreSQL starts: granian forks its workers from this process, so
+    # they inherit the loaded modules instead of importing them again.
+    preload = threading.Thread(target=importlib.import_module, args=("ordex.api.app",), daemon=True)
+    preload.start()
     try:
         with HomeLock(home):
             services = EmbeddedServices(home, settings.database_url, settings.redis_url)
@@ -74,6 +81,7 @@ def serve(
                 os.environ["JWT_SECRET"] = settings.jwt_key()
                 if settings.ordex_secret_key is not None:
                     os.environ["ORDEX_SECRET_KEY"] = settings.ordex_secret_key.get_secret_value()
+                preload.join()
                 log.info("ordex serving", host=host, port=port, workers=workers, home=str(home))
                 Granian(
                     "ordex.api.app:create_app",
@@ -119,6 +127,7 @@ def migrate_command() -> None:
 
 users_app = typer.Typer(help="Manage users from the command line", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(secrets_app, name="secrets")
 
 
 def _with_database(settings: Settings, action: str, **kwargs: str) -> None:

@@ -19,13 +19,21 @@ JWT_ISSUER = "ordex"
 API_TOKEN_PREFIX = "hc_live_"
 
 _hasher = PasswordHasher()  # argon2id with the RFC 9106 low-memory profile
-# Verified against when the email is unknown, so a miss costs as much time as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    """Verified against when the email is unknown, so a miss costs as much as a wrong password.
+    Made on first use: hashing at import time would slow every process start."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash(secrets.token_hex(16))
+    return _dummy_hash
 
 
 def configure_password_hashing(time_cost: int, memory_kib: int, parallelism: int) -> None:
     """Set the argon2id cost for new hashes; existing hashes verify with their own parameters."""
-    global _hasher, _DUMMY_HASH
+    global _hasher, _dummy_hash
     if (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism) == (
         time_cost,
         memory_kib,
@@ -33,7 +41,7 @@ def configure_password_hashing(time_cost: int, memory_kib: int, parallelism: int
     ):
         return
     _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
-    _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+    _dummy_hash = None
 
 
 def hash_password(password: str) -> str:
@@ -42,7 +50,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -32,24 +32,30 @@ PUBLIC = {
 }
 
 
-def _walk(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
+def _walk(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, BaseRoute]]:
+    """(full path, route) for every route, through included routers at any depth."""
     for route in routes:
-        # Newer FastAPI keeps included routers as one entry wrapping the original router.
+        # Newer FastAPI keeps an included router as one entry wrapping the original router.
         inner = getattr(route, "original_router", None)
         if inner is not None:
-            yield from _walk(inner.routes)
+            context = getattr(route, "include_context", None)
+            yield from _walk(inner.routes, prefix + getattr(context, "prefix", ""))
         else:
-            yield route
+            yield prefix + getattr(route, "path", ""), route
+
+
+def _without_converters(path: str) -> str:
+    return re.sub(r"\{(\w+):[^}]+\}", r"{\1}", path)
 
 
 def _routes(settings: Settings) -> list[tuple[str, str]]:
     app = create_app(settings)
     found: list[tuple[str, str]] = []
-    for route in _walk(app.routes):
+    for path, route in _walk(app.routes):
         if isinstance(route, APIRoute | Route):
             for method in sorted(route.methods or {"GET"}):
                 if method != "HEAD":
-                    found.append((method, route.path))
+                    found.append((method, _without_converters(path)))
         else:
             raise AssertionError(f"route of unknown kind, cannot check it: {route!r}")
     # Cross-check: nothing in the OpenAPI document escaped the walk.
@@ -58,7 +64,7 @@ def _routes(settings: Settings) -> list[tuple[str, str]]:
         for path, operations in app.openapi()["paths"].items()
         for method in operations
     }
-    assert documented <= set(found)
+    assert documented <= set(found), documented - set(found)
     return found
 
 
