@@ -165,10 +165,7 @@ async def test_widget_examples(client: httpx.AsyncClient, alice: User) -> None:
 
 async def test_every_documented_widget_type(client: httpx.AsyncClient, alice: User) -> None:
     dashboard_id = await _dashboard(client, alice)
-    types = (
-        "chart orderbook trades orderForm portfolio userBalances userTradingData deals "
-        "transactionHistory dataProviderSettings dataProviderDebug exchanges markets pairs"
-    ).split()
+    types = ["chart", "orderbook", "trades", "orderForm", "portfolio", "userBalances", "userTradingData", "deals", "transactionHistory", "dataProviderSettings", "dataProviderDebug", "exchanges", "markets", "pairs"]
     for widget_type in types:
         body = {**CHART, "type": widget_type, "dashboardId": dashboard_id}
         data(await client.post("/api/widgets", json=body, headers=alice.headers), 201)
