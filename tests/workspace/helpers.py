@@ -59,8 +59,9 @@ class EventInbox:
     def __init__(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         self.queue = queue
 
-    async def next(self, timeout: float = 5.0) -> dict[str, Any]:
-        return await asyncio.wait_for(self.queue.get(), timeout)
+    async def next(self) -> dict[str, Any]:
+        async with asyncio.timeout(5):
+            return await self.queue.get()
 
     def drain(self) -> list[dict[str, Any]]:
         items = []

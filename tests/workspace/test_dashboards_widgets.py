@@ -96,7 +96,9 @@ async def test_dashboard_examples(client: httpx.AsyncClient, alice: User) -> Non
     assert [w["id"] for w in full["widgets"]] == [widget["id"]]
 
     # DELETE /api/dashboards/:id cascades to widgets
-    assert data(await client.delete(f"/api/dashboards/{dashboard_id}", headers=alice.headers)) is None
+    assert (
+        data(await client.delete(f"/api/dashboards/{dashboard_id}", headers=alice.headers)) is None
+    )
     api_error(await client.get(f"/api/dashboards/{dashboard_id}", headers=alice.headers), 404)
     api_error(await client.put(f"/api/widgets/{widget['id']}", json={"isVisible": False},
                                headers=alice.headers), 404, "WIDGET_NOT_FOUND")  # fmt: skip
@@ -160,12 +162,30 @@ async def test_widget_examples(client: httpx.AsyncClient, alice: User) -> None:
 
     # DELETE /api/widgets/:id
     assert data(await client.delete(f"/api/widgets/{created['id']}", headers=alice.headers)) is None
-    assert data(await client.get(f"/api/widgets/dashboard/{dashboard_id}", headers=alice.headers)) == []
+    assert (
+        data(await client.get(f"/api/widgets/dashboard/{dashboard_id}", headers=alice.headers))
+        == []
+    )
 
 
 async def test_every_documented_widget_type(client: httpx.AsyncClient, alice: User) -> None:
     dashboard_id = await _dashboard(client, alice)
-    types = ["chart", "orderbook", "trades", "orderForm", "portfolio", "userBalances", "userTradingData", "deals", "transactionHistory", "dataProviderSettings", "dataProviderDebug", "exchanges", "markets", "pairs"]
+    types = [
+        "chart",
+        "orderbook",
+        "trades",
+        "orderForm",
+        "portfolio",
+        "userBalances",
+        "userTradingData",
+        "deals",
+        "transactionHistory",
+        "dataProviderSettings",
+        "dataProviderDebug",
+        "exchanges",
+        "markets",
+        "pairs",
+    ]
     for widget_type in types:
         body = {**CHART, "type": widget_type, "dashboardId": dashboard_id}
         data(await client.post("/api/widgets", json=body, headers=alice.headers), 201)
@@ -286,7 +306,10 @@ async def test_widget_update_validation(client: httpx.AsyncClient, alice: User) 
 
 
 async def test_unknown_ids_are_404(client: httpx.AsyncClient, alice: User) -> None:
-    for path in ("/api/dashboards/not-a-uuid", "/api/dashboards/00000000-0000-4000-8000-000000000000"):
+    for path in (
+        "/api/dashboards/not-a-uuid",
+        "/api/dashboards/00000000-0000-4000-8000-000000000000",
+    ):
         api_error(await client.get(path, headers=alice.headers), 404, "DASHBOARD_NOT_FOUND")
     api_error(await client.delete("/api/widgets/nope", headers=alice.headers), 404)
     api_error(await client.get("/api/widgets/dashboard/nope", headers=alice.headers), 404)

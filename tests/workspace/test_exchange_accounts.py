@@ -63,7 +63,9 @@ async def test_account_examples(client: httpx.AsyncClient, alice: User) -> None:
     )
     assert data(updated)["label"] == "Binance Main" and "new-key" not in updated.text
     # DELETE /api/accounts/:id
-    assert data(await client.delete(f"/api/accounts/{created['id']}", headers=alice.headers)) is None
+    assert (
+        data(await client.delete(f"/api/accounts/{created['id']}", headers=alice.headers)) is None
+    )
     assert data(await client.get("/api/accounts", headers=alice.headers)) == []
 
 
@@ -127,7 +129,9 @@ async def test_account_validation(client: httpx.AsyncClient, alice: User) -> Non
         assert body_out["field"] == field
         _assert_no_credentials(response.text)
     created = data(await client.post("/api/accounts", json=ACCOUNT, headers=h), 201)
-    api_error(await client.put(f"/api/accounts/{created['id']}", json={"apiKey": None}, headers=h), 400)
+    api_error(
+        await client.put(f"/api/accounts/{created['id']}", json={"apiKey": None}, headers=h), 400
+    )
     api_error(await client.put("/api/accounts/nope", json={"label": "x"}, headers=h), 404)
 
 
@@ -165,7 +169,9 @@ async def test_exchange_key_validation(client: httpx.AsyncClient, alice: User) -
     for exchange in ("binance", "okx", "bybit", "mexc", "coinbase", "kraken"):
         extra = {"passphrase": "p"} if exchange == "okx" else {}
         response = await client.post(
-            "/api/exchange-keys", json={**base, "exchange": exchange, **extra}, headers=alice.headers
+            "/api/exchange-keys",
+            json={**base, "exchange": exchange, **extra},
+            headers=alice.headers,
         )
         assert response.status_code == 201, response.text
     for body in (
@@ -174,7 +180,9 @@ async def test_exchange_key_validation(client: httpx.AsyncClient, alice: User) -
         {"exchange": "binance", "apiKey": "k"},
     ):
         api_error(await client.post("/api/exchange-keys", json=body, headers=alice.headers), 400)
-    missing_id = await client.request("DELETE", "/api/exchange-keys", json={}, headers=alice.headers)
+    missing_id = await client.request(
+        "DELETE", "/api/exchange-keys", json={}, headers=alice.headers
+    )
     assert api_error(missing_id, 400)["field"] == "id"
 
 

@@ -6,7 +6,16 @@ import httpx
 
 from tests.workspace.helpers import User, api_error, data
 
-COLORS = ["transparent", "#00BCD4", "#F44336", "#9C27B0", "#2196F3", "#4CAF50", "#FF9800", "#E91E63"]
+COLORS = [
+    "transparent",
+    "#00BCD4",
+    "#F44336",
+    "#9C27B0",
+    "#2196F3",
+    "#4CAF50",
+    "#FF9800",
+    "#E91E63",
+]
 BTC_SPOT = {
     "name": "BTC Spot",
     "color": "#2196F3",
@@ -42,15 +51,23 @@ async def test_group_examples(client: httpx.AsyncClient, alice: User) -> None:
 async def test_group_colors(client: httpx.AsyncClient, alice: User) -> None:
     for color in COLORS:
         body = {"name": color, "color": color}
-        assert data(await client.post("/api/groups", json=body, headers=alice.headers), 201)["color"] == color
+        assert (
+            data(await client.post("/api/groups", json=body, headers=alice.headers), 201)["color"]
+            == color
+        )
     for bad in ("#ffffff", "red", "#2196f3", "", None):
         response = await client.post("/api/groups", json={"name": "x", "color": bad},
                                      headers=alice.headers)  # fmt: skip
         assert api_error(response, 400, "VALIDATION_ERROR")["field"] == "color"
-    assert api_error(
-        await client.post("/api/groups", json={"color": "#2196F3"}, headers=alice.headers), 400
-    )["field"] == "name"
-    default = data(await client.post("/api/groups", json={"name": "plain"}, headers=alice.headers), 201)
+    assert (
+        api_error(
+            await client.post("/api/groups", json={"color": "#2196F3"}, headers=alice.headers), 400
+        )["field"]
+        == "name"
+    )
+    default = data(
+        await client.post("/api/groups", json={"name": "plain"}, headers=alice.headers), 201
+    )
     assert default["color"] == "transparent"
 
 
@@ -58,34 +75,50 @@ async def test_deleting_a_group_unlinks_its_widgets(client: httpx.AsyncClient, a
     dashboard = data(await client.get("/api/dashboards", headers=alice.headers))[0]
     group = data(await client.get("/api/groups", headers=alice.headers))[0]
     data(await client.delete(f"/api/groups/{group['id']}", headers=alice.headers))
-    widgets = data(await client.get(f"/api/widgets/dashboard/{dashboard['id']}", headers=alice.headers))
+    widgets = data(
+        await client.get(f"/api/widgets/dashboard/{dashboard['id']}", headers=alice.headers)
+    )
     assert len(widgets) == 6 and {w["groupId"] for w in widgets} == {None}
 
 
 async def test_settings_examples(client: httpx.AsyncClient, alice: User) -> None:
     # PUT /api/settings/:key  Body: { "value": "dark" }
-    put = data(await client.put("/api/settings/theme", json={"value": "light"}, headers=alice.headers))
+    put = data(
+        await client.put("/api/settings/theme", json={"value": "light"}, headers=alice.headers)
+    )
     assert put == {"key": "theme", "value": "light"}
     # GET /api/settings/:key
     assert data(await client.get("/api/settings/theme", headers=alice.headers)) == put
     # PUT /api/settings  Body: { "settings": { "theme", "activeDashboardId", "selectedGroupId" } }
     bulk = {"theme": "dark", "activeDashboardId": "uuid", "selectedGroupId": "uuid"}
-    assert data(await client.put("/api/settings", json={"settings": bulk}, headers=alice.headers)) == bulk
+    assert (
+        data(await client.put("/api/settings", json={"settings": bulk}, headers=alice.headers))
+        == bulk
+    )
     # GET /api/settings: every key, common ones included
     everything = data(await client.get("/api/settings", headers=alice.headers))
     assert {k: everything[k] for k in bulk} == bulk
     assert {"activeProviderId", "dataFetchSettings"} <= set(everything)
     # Values are any JSON, objects and null included.
     fetch = {"method": "rest", "restIntervals": {"trades": 2000}}
-    data(await client.put("/api/settings/dataFetchSettings", json={"value": fetch}, headers=alice.headers))
-    assert data(await client.get("/api/settings/dataFetchSettings", headers=alice.headers))["value"] == fetch
+    data(
+        await client.put(
+            "/api/settings/dataFetchSettings", json={"value": fetch}, headers=alice.headers
+        )
+    )
+    assert (
+        data(await client.get("/api/settings/dataFetchSettings", headers=alice.headers))["value"]
+        == fetch
+    )
     data(await client.put("/api/settings/nothing", json={"value": None}, headers=alice.headers))
     assert data(await client.get("/api/settings/nothing", headers=alice.headers)) == {
         "key": "nothing", "value": None,
     }  # fmt: skip
     # DELETE /api/settings/:key
     assert data(await client.delete("/api/settings/theme", headers=alice.headers)) is None
-    api_error(await client.get("/api/settings/theme", headers=alice.headers), 404, "SETTING_NOT_FOUND")
+    api_error(
+        await client.get("/api/settings/theme", headers=alice.headers), 404, "SETTING_NOT_FOUND"
+    )
     api_error(await client.delete("/api/settings/theme", headers=alice.headers), 404)
 
 
@@ -108,7 +141,9 @@ async def test_widget_settings_examples(client: httpx.AsyncClient, alice: User) 
     api_error(await client.get(url, headers=alice.headers), 404, "WIDGET_SETTINGS_NOT_FOUND")
     # PUT /api/settings/widget/:widgetId  Body: { "settings": { "timeframe": "1h", "showVolume": true } }
     settings = {"timeframe": "1h", "showVolume": True}
-    assert data(await client.put(url, json={"settings": settings}, headers=alice.headers)) == settings
+    assert (
+        data(await client.put(url, json={"settings": settings}, headers=alice.headers)) == settings
+    )
     # GET /api/settings/widget/:widgetId
     assert data(await client.get(url, headers=alice.headers)) == settings
     replaced = {"timeframe": "4h"}
@@ -144,17 +179,26 @@ async def test_provider_examples(client: httpx.AsyncClient, alice: User) -> None
     )
     assert (updated["status"], updated["priority"]) == ("disconnected", 0)
     listed = data(await client.get("/api/providers", headers=alice.headers))
-    assert [p["id"] for p in listed][0] == created["id"]
+    assert listed[0]["id"] == created["id"]
     data(await client.put(f"/api/providers/{created['id']}", json={"status": "disconnected",
                           "priority": 100}, headers=alice.headers))  # fmt: skip
-    assert [p["priority"] for p in data(await client.get("/api/providers", headers=alice.headers))] == [1, 100]
+    assert [
+        p["priority"] for p in data(await client.get("/api/providers", headers=alice.headers))
+    ] == [1, 100]
     # DELETE /api/providers/:id
-    assert data(await client.delete(f"/api/providers/{created['id']}", headers=alice.headers)) is None
+    assert (
+        data(await client.delete(f"/api/providers/{created['id']}", headers=alice.headers)) is None
+    )
     assert len(data(await client.get("/api/providers", headers=alice.headers))) == 1
 
 
 async def test_provider_types_and_validation(client: httpx.AsyncClient, alice: User) -> None:
-    for provider_type in ("ccxt-browser", "ccxt-server", "marketmaker.cc", "custom-server-with-adapter"):
+    for provider_type in (
+        "ccxt-browser",
+        "ccxt-server",
+        "marketmaker.cc",
+        "custom-server-with-adapter",
+    ):
         body = {"name": provider_type, "type": provider_type}
         created = data(await client.post("/api/providers", json=body, headers=alice.headers), 201)
         assert created["exchanges"] == ["*"] and created["priority"] == 100
