@@ -1,0 +1,228 @@
+"""The exchange routes of the root family: markets, deposits, orders, balances, positions, fills,
+and the admin drain.
+
+Errors use the root envelope `{"error": {"code", "message"}}` with these statuses:
+
+- 400 INVALID_ORDER: an order body that is not JSON, misses a field, has a bad value, a price off
+  the tick grid, a quantity off the lot grid or below the minimum, a leverage above the market's,
+  or a market order without a reference price; 400 VALIDATION_ERROR for other bodies and queries.
+- 401 UNAUTHENTICATED: no or an invalid credential. 403 FORBIDDEN: `/admin/drain` without ADMIN.
+- 404 MARKET_NOT_FOUND: an unknown market id or alias. 404 ORDER_NOT_FOUND: an unknown order or
+  another account's.
+- 409 DUPLICATE_CLIENT_ORDER_ID: a live order of the account already uses the clientOrderId.
+  409 ORDER_NOT_OPEN: cancelling an order that is already final.
+- 422 INSUFFICIENT_MARGIN: the account cannot afford the order's hold.
+
+`POST /orders` and `DELETE /orders/{orderId}` answer 202: the order is queued for its market's
+engine; its status follows from the engine's events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Annotated, Any, Literal, NoReturn
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from ordex.api.deps import AdminPrincipal, CurrentUser, DbConn, RedisDep
+from ordex.api.schemas_exchange import (
+    EXCHANGE_ERRORS,
+    BalanceOut,
+    CancelAccepted,
+    DepositBody,
+    DrainOut,
+    FillOut,
+    MarketOut,
+    OrderAccepted,
+    OrderBody,
+    OrderOut,
+    PositionOut,
+    balance_json,
+    fill_json,
+    market_json,
+    order_json,
+    position_json,
+)
+from ordex.services import deposits as deposits_service
+from ordex.services import orders as orders_service
+from ordex.services import portfolio
+from ordex.services.exchange_errors import (
+    ExchangeError,
+    invalid_order,
+    invalid_request,
+    order_not_found,
+)
+from ordex.services.markets import MarketRegistry
+from ordex.services.order_requests import parse_order_request
+from ordex.services.trading_accounts import ensure_trading_account, find_trading_account
+
+router = APIRouter(tags=["exchange"], responses=EXCHANGE_ERRORS)
+
+OrderStatus = Literal[
+    "PENDING", "OPEN", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "REJECTED", "EXPIRED",
+    "UNTRIGGERED",
+]  # fmt: skip
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+async def get_market_registry(request: Request, conn: DbConn) -> MarketRegistry:
+    """Markets change only with migrations: loaded once per app, on first use."""
+    registry: MarketRegistry | None = getattr(request.app.state, "market_registry", None)
+    if registry is None:
+        registry = await MarketRegistry.load(conn)
+        request.app.state.market_registry = registry
+    return registry
+
+
+Registry = Annotated[MarketRegistry, Depends(get_market_registry)]
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a number")
+
+
+async def _json_body(request: Request, error: Callable[..., ExchangeError]) -> Any:
+    """The body as JSON with numbers kept exact (`Decimal`), or the family's error."""
+    raw = await request.body()
+    if not raw.strip():
+        raise error("A JSON body is required")
+    try:
+        return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise error("Invalid JSON body") from None
+
+
+def _body_schema(model: type[OrderBody] | type[DepositBody]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
+@router.get("/markets", response_model=list[MarketOut])
+async def list_markets(registry: Registry) -> list[dict[str, Any]]:
+    return [market_json(m) for m in registry.markets]
+
+
+# `:path` so that aliases with a slash (`ETH/USDC`) resolve too.
+@router.get("/markets/{marketId:path}", response_model=MarketOut)
+async def get_market(marketId: str, registry: Registry) -> dict[str, Any]:
+    return market_json(registry.resolve(marketId))
+
+
+@router.post("/deposits", response_model=BalanceOut, openapi_extra=_body_schema(DepositBody))
+async def deposit(
+    request: Request, user: CurrentUser, conn: DbConn, registry: Registry
+) -> dict[str, Any]:
+    body = await _json_body(request, invalid_request)
+    if not isinstance(body, dict):
+        raise invalid_request("The body must be a JSON object")
+    account_id = await ensure_trading_account(conn, user.id)
+    balance = await deposits_service.deposit(
+        conn, registry, account_id, body.get("asset"), body.get("amount")
+    )
+    return balance_json(balance)
+
+
+@router.post(
+    "/orders",
+    status_code=202,
+    response_model=OrderAccepted,
+    openapi_extra=_body_schema(OrderBody),
+)
+async def submit_order(
+    request: Request, user: CurrentUser, conn: DbConn, redis: RedisDep, registry: Registry
+) -> dict[str, Any]:
+    order_request = parse_order_request(await _json_body(request, invalid_order))
+    account_id = await ensure_trading_account(conn, user.id)
+    submitted = await orders_service.submit_order(conn, redis, registry, account_id, order_request)
+    return {"orderId": submitted.order_id, "status": submitted.status}
+
+
+@router.delete("/orders/{orderId}", status_code=202, response_model=CancelAccepted)
+async def cancel_order(orderId: str, user: CurrentUser, conn: DbConn) -> dict[str, Any]:
+    order_id = orders_service.parse_order_id(orderId)
+    account_id = await ensure_trading_account(conn, user.id)
+    requested = await orders_service.cancel_order(conn, account_id, order_id)
+    return {
+        "orderId": str(requested.order.id),
+        "status": requested.order.status,
+        "cancelRequested": True,
+    }
+
+
+@router.get("/orders", response_model=list[OrderOut])
+async def list_orders(
+    user: CurrentUser,
+    conn: DbConn,
+    registry: Registry,
+    marketId: str | None = None,
+    status: OrderStatus | None = None,
+    limit: Limit = 100,
+) -> list[dict[str, Any]]:
+    market = None if marketId is None else registry.resolve(marketId)
+    account_id = await find_trading_account(conn, user.id)
+    if account_id is None:
+        return []
+    orders = await orders_service.list_orders(
+        conn, account_id, market=market, status=status, limit=limit
+    )
+    return [order_json(o) for o in orders]
+
+
+@router.get("/orders/{orderId}", response_model=OrderOut)
+async def get_order(orderId: str, user: CurrentUser, conn: DbConn) -> dict[str, Any]:
+    order_id = orders_service.parse_order_id(orderId)
+    account_id = await find_trading_account(conn, user.id)
+    if account_id is None:
+        raise order_not_found()
+    return order_json(await orders_service.get_order(conn, account_id, order_id))
+
+
+@router.get("/balances", response_model=list[BalanceOut])
+async def list_balances(user: CurrentUser, conn: DbConn) -> list[dict[str, Any]]:
+    account_id = await find_trading_account(conn, user.id)
+    return [balance_json(b) for b in await portfolio.list_balances(conn, account_id)]
+
+
+@router.get("/positions", response_model=list[PositionOut])
+async def list_positions(
+    user: CurrentUser, conn: DbConn, registry: Registry
+) -> list[dict[str, Any]]:
+    account_id = await find_trading_account(conn, user.id)
+    positions = await portfolio.list_positions(conn, account_id)
+    return [position_json(p, registry.find(p.market_id)) for p in positions]
+
+
+@router.get("/fills", response_model=list[FillOut])
+async def list_fills(
+    user: CurrentUser,
+    conn: DbConn,
+    registry: Registry,
+    marketId: str | None = None,
+    orderId: str | None = None,
+    limit: Limit = 100,
+) -> list[dict[str, Any]]:
+    market = None if marketId is None else registry.resolve(marketId)
+    order_id = None if orderId is None else orders_service.parse_order_id(orderId)
+    account_id = await find_trading_account(conn, user.id)
+    fills = await portfolio.list_fills(
+        conn, account_id, market=market, order_id=order_id, limit=limit
+    )
+    return [fill_json(f) for f in fills]
+
+
+@router.post("/admin/drain", response_model=DrainOut)
+async def drain(request: Request, _: AdminPrincipal) -> dict[str, Any]:
+    """Embedded mode: run the workers until every stream is caught up. Production: a no-op
+    (the workers run as their own processes)."""
+    runtime = getattr(request.app.state, "exchange_runtime", None)
+    if runtime is None:
+        return {"drained": False, "mode": "production"}
+    result = await runtime.drain()
+    extra = dict(result) if isinstance(result, dict) else {}
+    return {**extra, "drained": True, "mode": "embedded"}

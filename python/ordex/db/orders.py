@@ -1,0 +1,211 @@
+"""SQL for orders and the outbox of engine commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import orjson
+
+from ordex.db.types import Connection
+
+LIVE_STATUSES = ("PENDING", "OPEN", "PARTIALLY_FILLED", "UNTRIGGERED")
+FINAL_STATUSES = ("FILLED", "CANCELLED", "REJECTED", "EXPIRED")
+OUTBOX_CHANNEL = "outbox"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    id: int
+    account_id: int
+    market_id: str
+    venue: str
+    side: str
+    type: str
+    time_in_force: str
+    price: Decimal | None
+    trigger_price: Decimal | None
+    quantity: Decimal
+    filled_quantity: Decimal
+    average_price: Decimal | None
+    status: str
+    reject_reason: str | None
+    cancel_reason: str | None
+    client_order_id: str | None
+    reduce_only: bool
+    post_only: bool
+    leverage: int | None
+    hold_asset: str
+    hold_amount: Decimal
+    hold_released: Decimal
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    account_id: int
+    market_id: str
+    side: str
+    type: str
+    time_in_force: str
+    price: Decimal | None
+    trigger_price: Decimal | None
+    quantity: Decimal
+    client_order_id: str | None
+    reduce_only: bool
+    post_only: bool
+    leverage: int | None
+    hold_asset: str
+    hold_amount: Decimal
+    venue: str = "EXCHANGE"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOrderTotals:
+    """An account's live orders in one market: open quantities per side and the highest price."""
+
+    market_id: str
+    open_buy: Decimal
+    open_sell: Decimal
+    max_price: Decimal | None
+
+
+_COLUMNS = (
+    "id, account_id, market_id, venue, side, type, time_in_force, price, trigger_price, quantity, "
+    "filled_quantity, average_price, status, reject_reason, cancel_reason, client_order_id, "
+    "reduce_only, post_only, leverage, hold_asset, hold_amount, hold_released, created_at, "
+    "updated_at"
+)
+
+
+async def insert_order(conn: Connection, order: NewOrder) -> OrderRow:
+    """Insert a PENDING order. A live duplicate client order id raises UniqueViolationError
+    (constraint `orders_live_client_order_id_key`)."""
+    record = await conn.fetchrow(
+        f"""
+        INSERT INTO orders (account_id, market_id, venue, side, type, time_in_force, price,
+                            trigger_price, quantity, client_order_id, reduce_only, post_only,
+                            leverage, hold_asset, hold_amount)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+        RETURNING {_COLUMNS}
+        """,
+        order.account_id, order.market_id, order.venue, order.side, order.type,
+        order.time_in_force, order.price, order.trigger_price, order.quantity,
+        order.client_order_id, order.reduce_only, order.post_only, order.leverage,
+        order.hold_asset, order.hold_amount,
+    )  # fmt: skip
+    assert record is not None
+    return OrderRow(**dict(record))
+
+
+async def get_order(
+    conn: Connection, account_id: int, order_id: int, *, for_update: bool = False
+) -> OrderRow | None:
+    lock = " FOR UPDATE" if for_update else ""
+    record = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM orders WHERE id = $1 AND account_id = $2{lock}",
+        order_id, account_id,
+    )  # fmt: skip
+    return None if record is None else OrderRow(**dict(record))
+
+
+async def list_orders(
+    conn: Connection,
+    account_id: int,
+    *,
+    market_id: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[OrderRow]:
+    """The account's orders, newest first."""
+    records = await conn.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM orders
+        WHERE account_id = $1
+          AND ($2::text IS NULL OR market_id = $2)
+          AND ($3::text IS NULL OR status = $3)
+        ORDER BY id DESC
+        LIMIT $4
+        """,
+        account_id, market_id, status, limit,
+    )  # fmt: skip
+    return [OrderRow(**dict(r)) for r in records]
+
+
+async def live_client_order_id_exists(
+    conn: Connection, account_id: int, client_order_id: str
+) -> bool:
+    found: bool = await conn.fetchval(
+        """
+        SELECT EXISTS (
+            SELECT 1 FROM orders
+            WHERE account_id = $1 AND client_order_id = $2 AND status = ANY($3::text[])
+        )
+        """,
+        account_id, client_order_id, list(LIVE_STATUSES),
+    )  # fmt: skip
+    return found
+
+
+async def live_order_totals(conn: Connection, account_id: int) -> list[LiveOrderTotals]:
+    records = await conn.fetch(
+        """
+        SELECT market_id,
+               coalesce(sum(quantity - filled_quantity) FILTER (WHERE side = 'BUY'), 0)
+                   AS open_buy,
+               coalesce(sum(quantity - filled_quantity) FILTER (WHERE side = 'SELL'), 0)
+                   AS open_sell,
+               max(price) AS max_price
+        FROM orders
+        WHERE account_id = $1 AND status = ANY($2::text[])
+        GROUP BY market_id
+        """,
+        account_id, list(LIVE_STATUSES),
+    )  # fmt: skip
+    return [LiveOrderTotals(**dict(r)) for r in records]
+
+
+async def latest_leverage_by_market(conn: Connection, account_id: int) -> dict[str, int]:
+    """The leverage of the account's most recent order per market: its setting for that market."""
+    records = await conn.fetch(
+        """
+        SELECT DISTINCT ON (market_id) market_id, leverage
+        FROM orders
+        WHERE account_id = $1 AND leverage IS NOT NULL
+        ORDER BY market_id, id DESC
+        """,
+        account_id,
+    )
+    return {r["market_id"]: r["leverage"] for r in records}
+
+
+async def insert_outbox(
+    conn: Connection, market_id: str, kind: str, command: dict[str, object]
+) -> tuple[int, str]:
+    """Insert an engine command; its `cmd_id` is the outbox row's own id. Returns `(id, payload)`.
+
+    The id is drawn first so the stored payload already carries it: the publisher sends the
+    payload as it is.
+    """
+    record = await conn.fetchrow(
+        """
+        INSERT INTO outbox (id, market_id, kind, payload) OVERRIDING SYSTEM VALUE
+        SELECT n.id, $1, $2, $3::jsonb || jsonb_build_object('cmd_id', n.id)
+        FROM (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id) AS n
+        RETURNING id, payload::text AS payload
+        """,
+        market_id, kind, orjson.dumps(command).decode(),
+    )  # fmt: skip
+    assert record is not None
+    return record["id"], record["payload"]
+
+
+async def notify_outbox(conn: Connection, market_id: str) -> None:
+    """Wake the outbox publisher; delivered when the transaction commits."""
+    await conn.execute("SELECT pg_notify($1, $2)", OUTBOX_CHANNEL, market_id)
