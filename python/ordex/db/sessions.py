@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ordex.db.types import Connection
+from ordex.db.users import USER_COLUMNS_U, UserRow, user_from_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,41 @@ async def insert_session(
     )  # fmt: skip
     assert record is not None
     return SessionRow(**dict(record))
+
+
+async def live_session_user(
+    conn: Connection, session_id: uuid.UUID
+) -> tuple[SessionRow, UserRow] | None:
+    """A live session and its user in one round trip: this runs on every authenticated request."""
+    record = await conn.fetchrow(
+        f"""
+        SELECT s.id AS session_id, s.current_jti, s.expires_at, s.revoked_at, {USER_COLUMNS_U}
+        FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+        """,
+        session_id,
+    )
+    if record is None:
+        return None
+    session = SessionRow(
+        id=record["session_id"],
+        user_id=record["id"],
+        current_jti=record["current_jti"],
+        expires_at=record["expires_at"],
+        revoked_at=record["revoked_at"],
+    )
+    return session, user_from_record(record)
+
+
+async def delete_stale_sessions(conn: Connection, user_id: uuid.UUID) -> None:
+    """Drop a user's sessions that expired or were revoked over a day ago."""
+    await conn.execute(
+        """
+        DELETE FROM sessions
+        WHERE user_id = $1 AND (expires_at < now() OR revoked_at < now() - interval '1 day')
+        """,
+        user_id,
+    )
 
 
 async def get_live_session(conn: Connection, session_id: uuid.UUID) -> SessionRow | None:

@@ -11,6 +11,8 @@ import asyncpg
 from ordex.db.types import Connection
 
 _COLUMNS = "id, email, name, password_hash, role, status, created_at, updated_at, last_login_at"
+# The same columns read through the alias `u`, for joins in other repositories.
+USER_COLUMNS_U = ", ".join(f"u.{c.strip()}" for c in _COLUMNS.split(","))
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,11 @@ class UserRow:
 
 def _row(record: asyncpg.Record | None) -> UserRow | None:
     return None if record is None else UserRow(**dict(record))
+
+
+def user_from_record(record: asyncpg.Record) -> UserRow:
+    """A UserRow from a joined record holding the USER_COLUMNS_U columns."""
+    return UserRow(**{name: record[name] for name in UserRow.__slots__})
 
 
 async def lock_registrations(conn: Connection) -> None:

@@ -65,6 +65,7 @@ async def open_session(
     ip: str | None,
 ) -> IssuedToken:
     jti = new_jti()
+    await sessions_repo.delete_stale_sessions(conn, user.id)
     session = await sessions_repo.insert_session(
         conn,
         user_id=user.id,
@@ -92,11 +93,10 @@ async def resolve(conn: Connection, settings: Settings, token: str) -> Principal
     if not token:
         raise unauthenticated()
     if token.startswith(API_TOKEN_PREFIX):
-        user_id = await tokens_repo.user_id_for_token(conn, hash_api_token(token))
-        if user_id is None:
+        owner = await tokens_repo.user_for_token(conn, hash_api_token(token))
+        if owner is None:
             raise unauthenticated("Invalid or revoked API token")
-        user = _active_user(await users_repo.get_by_id(conn, user_id))
-        return Principal(user=user, kind=CredentialKind.API_TOKEN)
+        return Principal(user=_active_user(owner), kind=CredentialKind.API_TOKEN)
     if settings.api_token is not None and constant_time_equals(
         token, settings.api_token.get_secret_value()
     ):
@@ -108,11 +108,13 @@ async def resolve(conn: Connection, settings: Settings, token: str) -> Principal
         claims = decode_access_token(settings.jwt_key(), token)
     except InvalidTokenError as exc:
         raise unauthenticated(f"Invalid credentials: {exc}") from exc
-    session = await sessions_repo.get_live_session(conn, claims.session_id)
-    if session is None or session.user_id != claims.user_id or session.current_jti != claims.jti:
+    found = await sessions_repo.live_session_user(conn, claims.session_id)
+    if found is None:
         raise unauthenticated("Session revoked or expired")
-    user = _active_user(await users_repo.get_by_id(conn, claims.user_id))
-    return Principal(user=user, kind=CredentialKind.SESSION, session_id=session.id)
+    session, user = found
+    if session.user_id != claims.user_id or session.current_jti != claims.jti:
+        raise unauthenticated("Session revoked or expired")
+    return Principal(user=_active_user(user), kind=CredentialKind.SESSION, session_id=session.id)
 
 
 async def refresh(conn: Connection, settings: Settings, token: str) -> tuple[UserRow, IssuedToken]:
