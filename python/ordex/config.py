@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     registration_mode: RegistrationMode = RegistrationMode.APPROVAL
     log_level: str = "info"
     log_json: bool | None = None  # None: JSON when stderr is not a terminal
+    access_log: bool = True  # one log line per request
 
     access_token_ttl_seconds: Annotated[int, Field(ge=1)] = 3600
     session_ttl_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600

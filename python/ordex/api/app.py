@@ -123,5 +123,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app, endpoint="/metrics", include_in_schema=False
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AccessLogMiddleware)
+    if settings.access_log:
+        app.add_middleware(AccessLogMiddleware)
     return app
