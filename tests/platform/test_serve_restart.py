@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from ordex.embedded import free_port
@@ -20,7 +22,7 @@ def _ordex_executable() -> str:
     return str(Path(sys.executable).parent / "ordex")
 
 
-def _start(home: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def _start(home: Path, port: int, log_path: Path, **extra_env: str) -> subprocess.Popen[bytes]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -34,6 +36,7 @@ def _start(home: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
         REGISTER_RATE_LIMIT="1",
         RATE_LIMIT_WINDOW_SECONDS="3600",
     )
+    env.update(extra_env)
     return subprocess.Popen(
         [_ordex_executable(), "serve"],
         env=env,
@@ -119,3 +122,29 @@ def test_serve_keeps_users_across_restart(tmp_path: Path) -> None:
         _stop(second, log_path, ctrl_c=True)
     assert not (home / "postgres" / "postmaster.pid").exists()
     assert not (home / "redis" / "redis-server.pid").exists()
+
+
+async def test_serve_uses_given_urls_and_starts_no_server(
+    tmp_path: Path, database_url: str, redis_url: str
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    log_path = tmp_path / "serve.log"
+    port = free_port()
+    process = _start(home, port, log_path, DATABASE_URL=database_url, REDIS_URL=redis_url)
+    try:
+        await asyncio.to_thread(_wait_healthy, process, port, log_path)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            registered = await client.post(
+                "/api/auth/register", json={"email": "ext@example.com", "password": "long-password"}
+            )
+        assert registered.status_code == 201, registered.text
+    finally:
+        await asyncio.to_thread(_stop, process, log_path)
+    assert not (home / "postgres").exists()
+    assert not (home / "redis").exists()
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT email FROM users") == "ext@example.com"
+    finally:
+        await conn.close()
