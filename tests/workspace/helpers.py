@@ -89,5 +89,5 @@ async def state_events(redis_url: str, user_id: uuid.UUID) -> AsyncIterator[Even
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
         await client.aclose()

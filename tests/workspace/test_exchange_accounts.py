@@ -16,7 +16,8 @@ from ordex.cli import app as cli_app
 from ordex.config import Settings, get_settings
 from ordex.crypto import DecryptionError, SecretBox
 from ordex.services import exchange_accounts
-from tests.workspace.helpers import User, api_error, data
+from tests.platform.helpers import ClientFactory
+from tests.workspace.helpers import User, api_error, data, sign_up
 
 ACCOUNT = {
     "exchange": "binance",
@@ -101,15 +102,9 @@ async def test_credentials_are_sealed_at_rest(
     assert box.open(row["api_key_enc"], alice.id) == "your-api-key"
 
 
-async def test_key_from_ordex_secret_key(
-    client_factory: object, database_url: str, tmp_path: Path
-) -> None:
-    from tests.platform.helpers import ClientFactory
-    from tests.workspace.helpers import sign_up
-
-    factory: ClientFactory = client_factory  # type: ignore[assignment]
+async def test_key_from_ordex_secret_key(client_factory: ClientFactory, database_url: str) -> None:
     key = "an explicit ORDEX_SECRET_KEY value"
-    async with factory(registration_mode="open", ordex_secret_key=SecretStr(key)) as c:
+    async with client_factory(registration_mode="open", ordex_secret_key=SecretStr(key)) as c:
         user = await sign_up(c, "keyed@example.com")
         data(await c.post("/api/accounts", json=ACCOUNT, headers=user.headers), 201)
     [row] = await _raw_rows(database_url)

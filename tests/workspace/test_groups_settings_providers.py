@@ -199,8 +199,13 @@ async def test_provider_types_and_validation(client: httpx.AsyncClient, alice: U
         "marketmaker.cc",
         "custom-server-with-adapter",
     ):
-        body = {"name": provider_type, "type": provider_type}
-        created = data(await client.post("/api/providers", json=body, headers=alice.headers), 201)
+        created = data(
+            await client.post(
+                "/api/providers", json={"name": provider_type, "type": provider_type},
+                headers=alice.headers,
+            ),
+            201,
+        )  # fmt: skip
         assert created["exchanges"] == ["*"] and created["priority"] == 100
     for body, field in [
         ({"name": "x", "type": "ccxt-cloud"}, "type"),

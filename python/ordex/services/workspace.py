@@ -16,7 +16,7 @@ from ordex.db import widgets as widgets_repo
 from ordex.db.types import Connection
 from ordex.services.errors import ServiceError
 from ordex.services.state_events import Actor, recording
-from ordex.services.workspace_views import dashboard_json, group_json, widget_json
+from ordex.services.workspace_views import dashboard_json, group_json, provider_json, widget_json
 
 WIDGET_TYPES = (
     "chart", "orderbook", "trades", "orderForm", "portfolio", "userBalances", "userTradingData",
@@ -293,7 +293,7 @@ async def create_default_workspace(conn: Connection, user_id: uuid.UUID) -> uuid
             priority=1,
             config={"sandbox": False},
         )
-        changes.add("provider", "created", provider.id, None)
+        changes.add("provider", "created", provider.id, provider_json(provider))
         dashboard = await dashboards_repo.insert_dashboard(
             conn,
             user_id,
@@ -319,7 +319,7 @@ async def create_default_workspace(conn: Connection, user_id: uuid.UUID) -> uuid
                 is_visible=True,
                 is_minimized=False,
             )
-            changes.add("widget", "created", widget.id, None)
+            changes.add("widget", "created", widget.id, widget_json(widget))
         settings = {
             "activeDashboardId": str(dashboard.id),
             "selectedGroupId": str(group.id),
