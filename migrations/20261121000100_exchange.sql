@@ -181,6 +181,9 @@ CREATE TABLE engine_snapshots (
     market_id  text        NOT NULL REFERENCES markets (id),
     stream_id  text        NOT NULL,
     seq        bigint      NOT NULL,
+    -- Ids of the most recently applied commands (outbox ids, not in commit order): a command
+    -- published twice is dropped, in replay exactly as the first time.
+    recent_cmd_ids bigint[] NOT NULL DEFAULT '{}',
     state_hash text        NOT NULL,
     state      bytea       NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()

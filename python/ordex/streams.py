@@ -1,0 +1,32 @@
+"""Redis stream and key names of the exchange pipeline.
+
+The `{MARKET}` hash tag keeps a market's streams on one Redis Cluster slot.
+"""
+
+from __future__ import annotations
+
+INTAKE_STREAM = "orders.intake"
+MATCHER_GROUP = "matchers"
+PERSISTER_GROUP = "persisters"
+INTAKE_GROUP = "intake"
+
+
+def commands_stream(market_id: str) -> str:
+    return f"engine.commands.{{{market_id}}}"
+
+
+def events_stream(market_id: str) -> str:
+    return f"engine.events.{{{market_id}}}"
+
+
+def deadletter_stream(market_id: str) -> str:
+    return f"engine.deadletter.{{{market_id}}}"
+
+
+def matcher_lease_key(market_id: str) -> str:
+    return f"lease:matcher:{{{market_id}}}"
+
+
+def top_of_book_key(market_id: str) -> str:
+    """Hash with `bid`, `ask`, `last` (decimal strings) written by the matcher after each batch."""
+    return f"md:top:{market_id}"

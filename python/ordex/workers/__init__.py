@@ -1,0 +1,1 @@
+"""Exchange workers: outbox publisher, matcher, persister and the Redis intake."""

@@ -1,0 +1,84 @@
+"""Outbox publisher: moves committed outbox rows to `engine.commands.{MARKET}` in id order.
+
+One publisher at a time (a transaction-scoped advisory lock), so commands of a market reach its
+stream in the order they were committed: a cancel is never published before the order it cancels.
+A crash between XADD and marking the rows published republishes them; the matcher drops commands
+whose `cmd_id` it has already applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+from redis.asyncio import Redis
+
+from ordex.db import outbox_publishing
+from ordex.logging import get_logger
+from ordex.streams import commands_stream
+
+log = get_logger(__name__)
+
+NOTIFY_CHANNEL = "outbox"
+
+
+class OutboxPublisher:
+    def __init__(
+        self, pool: asyncpg.Pool, redis: Redis, batch_size: int = 1000, poll_seconds: float = 0.5
+    ):
+        self._pool = pool
+        self._redis = redis
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+
+    async def publish_once(self) -> int:
+        """Publishes one batch; returns how many rows it moved (0 when idle or another publisher runs)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await outbox_publishing.try_lock(conn):
+                return 0
+            rows = await outbox_publishing.unpublished(conn, self._batch_size)
+            if not rows:
+                return 0
+            pipe = self._redis.pipeline(transaction=False)
+            for row in rows:
+                pipe.xadd(commands_stream(row.market_id), {"payload": row.payload})
+            await pipe.execute()
+            await outbox_publishing.mark_published(conn, [row.id for row in rows])
+            return len(rows)
+
+    async def publish_all(self) -> int:
+        total = 0
+        while moved := await self.publish_once():
+            total += moved
+        return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publishes on every NOTIFY, and every `poll_seconds` as a fallback, until `stop` is set."""
+        listener = await self._pool.acquire()
+        try:
+            await listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            while not stop.is_set():
+                try:
+                    await self.publish_all()
+                except (OSError, asyncpg.PostgresError, ConnectionError) as exc:
+                    log.warning("outbox publish failed; retrying", error=str(exc))
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wait(stop), timeout=self._poll_seconds)
+        finally:
+            with contextlib.suppress(Exception):
+                await listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+            await self._pool.release(listener)
+
+    async def _wait(self, stop: asyncio.Event) -> None:
+        waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()

@@ -1,0 +1,120 @@
+"""Persister: applies engine events to PostgreSQL, one transaction per batch, exactly once.
+
+Each batch locks the market's progress row, skips events at or below its `last_seq`, applies the
+rest and records the new `last_seq` in the same transaction. A crash anywhere (before the commit,
+after it but before the XACK) only makes the batch come round again, where it is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any, cast
+
+import asyncpg
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from ordex.db import settlement as settlement_db
+from ordex.logging import get_logger
+from ordex.streams import PERSISTER_GROUP, events_stream
+from ordex.workers.settlement import MarketInfo, Settlement
+
+log = get_logger(__name__)
+
+Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+class Persister:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        redis: Redis,
+        markets: dict[str, MarketInfo],
+        *,
+        consumer: str = "persister-1",
+        batch_size: int = 2000,
+    ) -> None:
+        self._pool = pool
+        self._redis = redis
+        self._markets = markets
+        self._consumer = consumer
+        self._batch_size = batch_size
+        self._streams = {events_stream(m): m for m in markets}
+        self.applied_seq: dict[str, int] = {}
+
+    async def ensure_groups(self) -> None:
+        for stream in self._streams:
+            with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
+                await self._redis.xgroup_create(stream, PERSISTER_GROUP, id="0", mkstream=True)
+
+    async def apply_batch(self, market_id: str, entries: list[Entry]) -> int:
+        """Applies one batch of a market's events; returns how many were new."""
+        events: list[dict[str, Any]] = []
+        for _, fields in entries:
+            try:
+                events.append(orjson.loads(fields[b"payload"]))
+            except (KeyError, orjson.JSONDecodeError):
+                log.error("unreadable event skipped", market=market_id)
+        market = self._markets[market_id]
+        async with self._pool.acquire() as conn, conn.transaction():
+            last_seq = await settlement_db.lock_progress(conn, market_id)
+            fresh = [e for e in events if e.get("seq", 0) > last_seq]
+            if not fresh:
+                self.applied_seq[market_id] = last_seq
+                return 0
+            order_ids: set[int] = set()
+            accounts: set[int] = set()
+            for e in fresh:
+                if e["type"] == "trade":
+                    order_ids.update((e["taker_order_id"], e["maker_order_id"]))
+                    accounts.update((e["taker_account"], e["maker_account"]))
+                elif e["type"] != "book_delta" and e.get("order_id"):
+                    order_ids.add(e["order_id"])
+            orders = await settlement_db.load_orders(conn, sorted(order_ids))
+            positions = {}
+            if market.kind == "PERP" and accounts:
+                positions = await settlement_db.load_positions(conn, market_id, sorted(accounts))
+            batch = Settlement(market, orders, positions)
+            for e in fresh:
+                batch.apply(e)
+            await settlement_db.write(conn, batch)
+        if batch.skipped:
+            log.warning("events for unknown orders", market=market_id, count=batch.skipped)
+        self.applied_seq[market_id] = batch.last_seq
+        return len(fresh)
+
+    async def step(self, block_ms: int = 100, pending: bool = False) -> int:
+        """Reads a batch from every market's stream and applies it; returns the entries read.
+        `pending` re-reads entries delivered earlier but never acknowledged."""
+        start = "0" if pending else ">"
+        reply = await self._redis.xreadgroup(
+            PERSISTER_GROUP,
+            self._consumer,
+            dict.fromkeys(self._streams, start),
+            count=self._batch_size,
+            block=None if pending else block_ms,
+        )
+        read = 0
+        streams = cast(list[tuple[bytes | str, list[Entry]]], reply or [])
+        for stream, entries in streams:
+            if not entries:
+                continue
+            name = stream.decode() if isinstance(stream, bytes) else stream
+            await self.apply_batch(self._streams[name], entries)
+            await self._redis.xack(name, PERSISTER_GROUP, *[e[0] for e in entries])
+            read += len(entries)
+        return read
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.ensure_groups()
+        # Entries delivered before a crash but never acknowledged come first.
+        while await self.step(pending=True):
+            pass
+        while not stop.is_set():
+            try:
+                await self.step()
+            except (OSError, asyncpg.PostgresError, ConnectionError) as exc:
+                log.warning("persist failed; retrying", error=str(exc))
+                await asyncio.sleep(0.5)

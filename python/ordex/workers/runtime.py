@@ -1,0 +1,140 @@
+"""The exchange workers in one process: the embedded default runs them inside the API process, and
+`ordex worker ...` runs any subset of them on its own in production."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import asyncpg
+from redis.asyncio import Redis
+
+import ordex
+from ordex.db import outbox_publishing
+from ordex.logging import get_logger
+from ordex.workers.matcher import Matcher
+from ordex.workers.outbox import OutboxPublisher
+from ordex.workers.persister import Persister
+from ordex.workers.settlement import MarketInfo, plain
+
+log = get_logger(__name__)
+
+ROLES = ("outbox", "matcher", "persister")
+
+
+async def load_markets(conn: asyncpg.Connection | Any) -> dict[str, MarketInfo]:
+    """Every market as the engine configures it (rates and sizes as exact decimal strings)."""
+    rows = await conn.fetch("SELECT * FROM markets ORDER BY id")
+    markets: dict[str, MarketInfo] = {}
+    for r in rows:
+        perp = r["kind"] == "PERP"
+        config = ordex.MarketConfig(
+            r["id"],
+            r["kind"],
+            r["base_asset"],
+            r["quote_asset"],
+            tick_size=plain(r["tick_size"]),
+            lot_size=plain(r["lot_size"]),
+            quote_decimals=r["quote_decimals"],
+            min_qty=plain(r["min_quantity"]),
+            price_band=plain(r["price_band"]),
+            maker_fee=plain(r["maker_fee_rate"]),
+            taker_fee=plain(r["taker_fee_rate"]),
+            initial_margin=plain(r["initial_margin_rate"]) if perp else None,
+            maintenance_margin=plain(r["maintenance_margin_rate"]) if perp else None,
+            max_leverage=r["max_leverage"],
+            funding_rate_cap=plain(r["funding_rate_cap"]) if perp else None,
+            funding_interval_hours=r["funding_interval_hours"],
+        )
+        markets[r["id"]] = MarketInfo.of(r["id"], config)
+    return markets
+
+
+class ExchangeRuntime:
+    """Runs the chosen worker roles as asyncio tasks until stopped."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        redis: Redis,
+        markets: dict[str, MarketInfo],
+        *,
+        roles: Iterable[str] = ROLES,
+        matcher_markets: Iterable[str] | None = None,
+        snapshot_every: int = 20_000,
+    ) -> None:
+        self.roles = set(roles)
+        self.markets = markets
+        self.publisher = OutboxPublisher(pool, redis)
+        self.matchers = {
+            m: Matcher(pool, redis, m, markets[m].config, snapshot_every=snapshot_every)
+            for m in (matcher_markets or markets)
+        }
+        self.persister = Persister(pool, redis, markets)
+        self._pool = pool
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._stop.clear()
+        if "persister" in self.roles:
+            await self.persister.ensure_groups()
+        if "outbox" in self.roles:
+            self._spawn("outbox", self.publisher.run(self._stop))
+        if "matcher" in self.roles:
+            for market_id, matcher in self.matchers.items():
+                self._spawn(f"matcher {market_id}", matcher.run(self._stop))
+        if "persister" in self.roles:
+            self._spawn("persister", self.persister.run(self._stop))
+
+    def _spawn(self, name: str, work: Any) -> None:
+        task = asyncio.create_task(self._guard(name, work), name=name)
+        self._tasks.append(task)
+
+    async def _guard(self, name: str, work: Any) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("worker stopped by an error", worker=name)
+            raise
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def wait(self) -> None:
+        """Until every worker task has ended (they end when stopped or on an error)."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def drain(self, within_seconds: float = 60.0) -> dict[str, Any]:
+        """Waits until the outbox is published, every matcher has applied its whole command stream
+        and the persister has applied every event the matchers made."""
+        deadline = time.monotonic() + within_seconds
+        while True:
+            async with self._pool.acquire() as conn:
+                unpublished = await outbox_publishing.pending_count(conn)
+            matchers_done = all([await m.caught_up() for m in self.matchers.values()])
+            persisted = all(
+                self.persister.applied_seq.get(market_id, 0) >= m.engine.last_seq
+                for market_id, m in self.matchers.items()
+            )
+            if unpublished == 0 and matchers_done and persisted:
+                return {
+                    "drained": True,
+                    "mode": "embedded",
+                    "markets": {m: x.engine.last_seq for m, x in self.matchers.items()},
+                }
+            if time.monotonic() > deadline:
+                return {"drained": False, "mode": "embedded", "unpublished": unpublished}
+            await asyncio.sleep(0.02)
