@@ -90,3 +90,43 @@ fn matchcore_fills_past_the_limit_price() {
     }
     assert_eq!(matchcore.trades(), vec![(4, 1, 100, 10), (4, 2, 101, 10), (4, 3, 102, 5)]);
 }
+
+/// A dense random stream without the generators' care: cancels and modifies of orders that may be
+/// gone, crossing orders of any size, IOCs that may not cross. orderbook-rs keeps to limit prices,
+/// so it must fill exactly like ordex here (matchcore would not, see above).
+#[test]
+fn ordex_and_orderbook_rs_agree_on_unshaped_streams() {
+    use crate::workload::Rng;
+    use std::collections::HashMap;
+    for seed in 1..12 {
+        let mut rng = Rng::new(seed);
+        let mut ops = Vec::new();
+        // Last price the stream gave each order, and its account.
+        let mut known: HashMap<u64, (i64, u64)> = HashMap::new();
+        for id in 1..=20_000u64 {
+            let roll = rng.below(100);
+            let target = 1 + rng.below(id);
+            match known.get(&target).copied() {
+                Some((_, account)) if (50..75).contains(&roll) => ops.push(Op::Cancel { id: target, account }),
+                Some((old, account)) if roll >= 75 => {
+                    let new_price = if rng.chance(30) { old } else { 990 + rng.below(21) as i64 };
+                    let new_qty = 1 + rng.below(20) as i64;
+                    known.insert(target, (new_price, account));
+                    let price_changed = new_price != old;
+                    ops.push(Op::Modify { id: target, account, new_price, new_qty, price_changed });
+                }
+                _ => {
+                    let (account, side) = (1 + rng.below(5), rng.side());
+                    let (price, qty) = (990 + rng.below(21) as i64, 1 + rng.below(20) as i64);
+                    known.insert(id, (price, account));
+                    ops.push(Op::New { id, account, side, price, qty, ioc: roll < 10 });
+                }
+            }
+        }
+        let ordex = recorded_trades(OrdexAdapter::new(true), &ops);
+        let orderbook_rs = recorded_trades(OrderbookRsAdapter::new(true), &ops);
+        assert!(ordex.len() > 1_000, "seed {seed}: only {} fills", ordex.len());
+        let check = compare_trades(&ordex, &orderbook_rs);
+        assert_eq!(check.first_difference, None, "seed {seed}");
+    }
+}
