@@ -70,11 +70,29 @@ pub fn throughput<A: EngineAdapter>(build: impl Fn() -> A, ops: &[Op], runs: usi
 
 /// Per-message latency percentiles in nanoseconds.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Latency {
+pub struct Percentiles {
     pub p50: f64,
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
+}
+
+/// Message kinds timed separately, in the order of `Latency::by_kind`.
+pub const KINDS: [&str; 4] = ["new GTC", "new IOC", "cancel", "modify"];
+
+fn kind_of(op: &Op) -> usize {
+    match op {
+        Op::New { ioc: false, .. } => 0,
+        Op::New { ioc: true, .. } => 1,
+        Op::Cancel { .. } => 2,
+        Op::Modify { .. } => 3,
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Latency {
+    pub all: Percentiles,
+    pub by_kind: [Percentiles; 4],
 }
 
 /// A cycle counter read in program order, converted to nanoseconds by a calibration against
@@ -127,14 +145,21 @@ impl Clock {
 
     /// Times every message of the stream on a fresh engine.
     pub fn latency<A: EngineAdapter>(&self, mut engine: A, ops: &[Op]) -> Latency {
-        let mut hist = Histogram::<u64>::new_with_bounds(1, 1 << 40, 3).expect("histogram");
+        let new_hist = || Histogram::<u64>::new_with_bounds(1, 1 << 40, 3).expect("histogram");
+        let mut all = new_hist();
+        let mut by_kind = [new_hist(), new_hist(), new_hist(), new_hist()];
         for op in ops {
             let start = ticks();
             engine.apply(std::hint::black_box(op));
             let end = ticks();
-            let _ = hist.record((end - start).saturating_sub(self.overhead_ticks).max(1));
+            let t = (end - start).saturating_sub(self.overhead_ticks).max(1);
+            let _ = all.record(t);
+            let _ = by_kind[kind_of(op)].record(t);
         }
-        let ns = |q: f64| hist.value_at_quantile(q) as f64 * self.ns_per_tick;
-        Latency { p50: ns(0.5), p99: ns(0.99), p999: ns(0.999), max: hist.max() as f64 * self.ns_per_tick }
+        let percentiles = |h: &Histogram<u64>| {
+            let ns = |q: f64| h.value_at_quantile(q) as f64 * self.ns_per_tick;
+            Percentiles { p50: ns(0.5), p99: ns(0.99), p999: ns(0.999), max: h.max() as f64 * self.ns_per_tick }
+        };
+        Latency { all: percentiles(&all), by_kind: by_kind.each_ref().map(percentiles) }
     }
 }

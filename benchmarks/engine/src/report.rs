@@ -1,6 +1,6 @@
 //! The printed table and the JSON written by `--json`.
 
-use crate::measure::Latency;
+use crate::measure::{Latency, Percentiles, KINDS};
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -9,6 +9,10 @@ const TARGET_MSGS_PER_SEC: f64 = 10_000_000.0;
 const TARGET_VS_MATCHCORE: f64 = 1.2;
 const TARGET_P99_NS: f64 = 1_000.0;
 const TARGET_BYTES_PER_ORDER: f64 = 200.0;
+
+fn percentiles_json(p: &Percentiles) -> Value {
+    json!({"p50": p.p50, "p99": p.p99, "p99_9": p.p999, "max": p.max})
+}
 
 #[derive(Clone, Copy, Debug)]
 pub struct TradeCheck {
@@ -78,12 +82,24 @@ impl Report {
                 r.engine,
                 r.msgs_per_sec / 1e6,
                 self.ordex_rate(r.workload) / r.msgs_per_sec,
-                r.latency.p50,
-                r.latency.p99,
-                r.latency.p999,
+                r.latency.all.p50,
+                r.latency.all.p99,
+                r.latency.all.p999,
                 r.check.trades,
                 same
             );
+        }
+        let _ = write!(s, "\nlatency by message kind, p50 / p99 ns:\n{:<40} {:<18}", "workload", "engine");
+        for kind in KINDS {
+            let _ = write!(s, " {kind:>15}");
+        }
+        let _ = writeln!(s);
+        for r in &self.rows {
+            let _ = write!(s, "{:<40} {:<18}", r.workload, r.engine);
+            for p in &r.latency.by_kind {
+                let _ = write!(s, " {:>15}", format!("{:.0} / {:.0}", p.p50, p.p99));
+            }
+            let _ = writeln!(s);
         }
         let _ = writeln!(s, "\n{:<18} {:>14} {:>16}", "engine", "resting orders", "bytes per order");
         for m in &self.memory {
@@ -116,8 +132,8 @@ impl Report {
         }
         for r in self.rows.iter().filter(|r| r.engine.starts_with("ordex")) {
             out.push((
-                format!("p99 {:.0} ns on {} (target <= 1000)", r.latency.p99, r.workload),
-                r.latency.p99 <= TARGET_P99_NS,
+                format!("p99 {:.0} ns on {} (target <= 1000)", r.latency.all.p99, r.workload),
+                r.latency.all.p99 <= TARGET_P99_NS,
             ));
         }
         if let Some(m) = self.memory.iter().find(|m| m.engine.starts_with("ordex")) {
@@ -140,7 +156,12 @@ impl Report {
                     "messages": r.messages,
                     "msgs_per_sec": r.msgs_per_sec,
                     "ordex_speedup": self.ordex_rate(r.workload) / r.msgs_per_sec,
-                    "latency_ns": {"p50": r.latency.p50, "p99": r.latency.p99, "p99_9": r.latency.p999, "max": r.latency.max},
+                    "latency_ns": percentiles_json(&r.latency.all),
+                    "latency_ns_by_kind": KINDS
+                        .iter()
+                        .zip(&r.latency.by_kind)
+                        .map(|(kind, p)| (kind.to_string(), percentiles_json(p)))
+                        .collect::<serde_json::Map<String, Value>>(),
                     "trades": r.check.trades,
                     "ordex_trades": r.reference_trades,
                     "trades_equal": r.check.first_difference.is_none(),
