@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncpg
 import httpx
-import pytest
 
 from tests.workspace.helpers import User, api_error, data
 
@@ -246,42 +245,39 @@ async def test_batch_is_all_or_nothing(client: httpx.AsyncClient, alice: User) -
     assert after["widgets"] == before["widgets"]
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"title": ""}, "title"),
-        ({"title": "   "}, "title"),
-        ({"title": "x" * 201}, "title"),
-        ({}, "title"),
-        ({"title": "ok", "layout": []}, "layout"),
-        ({"title": "ok", "isDefault": "maybe"}, "isDefault"),
-        ({"title": "ok", "colour": "red"}, "colour"),
-    ],
-)
-async def test_dashboard_validation(
-    client: httpx.AsyncClient, alice: User, body: dict[str, object], field: str
-) -> None:
-    response = await client.post("/api/dashboards", json=body, headers=alice.headers)
-    assert api_error(response, 400, "VALIDATION_ERROR")["field"] == field
+INVALID_DASHBOARDS: list[tuple[dict[str, object], str]] = [
+    ({"title": ""}, "title"),
+    ({"title": "   "}, "title"),
+    ({"title": "x" * 201}, "title"),
+    ({}, "title"),
+    ({"title": "ok", "layout": []}, "layout"),
+    ({"title": "ok", "isDefault": "maybe"}, "isDefault"),
+    ({"title": "ok", "colour": "red"}, "colour"),
+]
+INVALID_POSITIONS: list[dict[str, object]] = [
+    {"x": 0, "y": 0, "width": -1, "height": 10},
+    {"x": 0, "y": 0, "width": 10, "height": -0.5},
+    {"x": 0, "y": 0, "width": 10},
+    {"x": "left", "y": 0, "width": 10, "height": 10},
+    {"x": 0, "y": 0, "width": 10, "height": 10, "depth": 3},
+    {"x": 1e8, "y": 0, "width": 10, "height": 10},
+]
 
 
-@pytest.mark.parametrize(
-    "position",
-    [
-        {"x": 0, "y": 0, "width": -1, "height": 10},
-        {"x": 0, "y": 0, "width": 10, "height": -0.5},
-        {"x": 0, "y": 0, "width": 10},
-        {"x": "left", "y": 0, "width": 10, "height": 10},
-        {"x": 0, "y": 0, "width": 10, "height": 10, "depth": 3},
-    ],
-)
-async def test_widget_position_validation(
-    client: httpx.AsyncClient, alice: User, position: dict[str, object]
-) -> None:
+async def test_dashboard_validation(client: httpx.AsyncClient, alice: User) -> None:
+    for body, field in INVALID_DASHBOARDS:
+        response = await client.post("/api/dashboards", json=body, headers=alice.headers)
+        assert api_error(response, 400, "VALIDATION_ERROR")["field"] == field, body
+
+
+async def test_widget_position_validation(client: httpx.AsyncClient, alice: User) -> None:
     dashboard_id = await _dashboard(client, alice)
-    body = {**CHART, "dashboardId": dashboard_id, "position": position}
-    response = await client.post("/api/widgets", json=body, headers=alice.headers)
-    assert api_error(response, 400, "VALIDATION_ERROR")["field"].startswith("position")
+    for position in INVALID_POSITIONS:
+        body = {**CHART, "dashboardId": dashboard_id, "position": position}
+        response = await client.post("/api/widgets", json=body, headers=alice.headers)
+        assert api_error(response, 400, "VALIDATION_ERROR")["field"].startswith("position"), (
+            position
+        )
 
 
 async def test_widget_update_validation(client: httpx.AsyncClient, alice: User) -> None:
