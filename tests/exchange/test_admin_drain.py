@@ -22,6 +22,9 @@ class RecordingRuntime:
         self.drains += 1
         return {"markets": {"BTC-PERP": {"lastSeq": 0}}}
 
+    async def stop(self) -> None:
+        """The app's lifespan stops the runtime it finds on shutdown."""
+
 
 async def test_drain_is_admin_only_and_a_no_op_in_production(
     client: httpx.AsyncClient, admin: Trader, trader: Trader

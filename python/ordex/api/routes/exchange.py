@@ -224,5 +224,4 @@ async def drain(request: Request, _: AdminPrincipal) -> dict[str, Any]:
     if runtime is None:
         return {"drained": False, "mode": "production"}
     result = await runtime.drain()
-    extra = dict(result) if isinstance(result, dict) else {}
-    return {**extra, "drained": True, "mode": "embedded"}
+    return {"drained": True, "mode": "embedded", **(result if isinstance(result, dict) else {})}
