@@ -4,8 +4,8 @@ It is the oracle of the differential test: every rule is spelled out once, in th
 (a dict of price -> FIFO list per side, a full re-scan wherever that is easiest), so a reader can
 check it against the documented behaviour line by line. It covers LIMIT and MARKET orders,
 GTC/IOC/FOK/GTD, post-only, self-trade prevention, client order ids, cancel, cancel-all, amend,
-time, mark-price validation, fees and `book_delta` events. Conditional and reduce-only orders are
-out of its scope; the scenario tests cover them.
+time, fees, conditional orders (stop-loss and take-profit, by last or mark price, cascading) and
+reduce-only orders against perpetual positions, with `book_delta` events.
 
 Events are plain dicts shaped like `ordex.Event.to_dict()`, so streams compare with `==`.
 """
@@ -40,20 +40,47 @@ def sell_protection_price(best_bid: int, band: int) -> int:
     return max(-(-best_bid * (RATE_SCALE - band) // RATE_SCALE), 1)
 
 
+CONDITIONAL_TYPES = ("STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT")
+LIMIT_PRICED_TYPES = ("LIMIT", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
+
+
+def triggers_on_rise(order_type: str, side: str) -> bool:
+    """A buy stop-loss and a sell take-profit fire when the price rises to the trigger; a sell
+    stop-loss and a buy take-profit when it falls to it."""
+    if order_type.startswith("STOP_LOSS"):
+        return side == "BUY"
+    return side == "SELL"
+
+
+def sign(side: str) -> int:
+    return 1 if side == "BUY" else -1
+
+
 @dataclass
-class RestingOrder:
+class Order:
+    """A live order: resting in the book, waiting for its trigger, or on its way in."""
+
     order_id: int
     account: int
     side: str
-    price: int
-    qty: int  # open (remaining) lots
-    filled: int
-    arrival: int
+    order_type: str
     tif: str
-    expire_at: int | None
-    post_only: bool
-    stp: str
-    client_order_id: str | None
+    price: int | None  # limit price once resting; a market order's own protection price or None
+    qty: int  # open (remaining) lots
+    arrival: int
+    filled: int = 0
+    expire_at: int | None = None
+    post_only: bool = False
+    reduce_only: bool = False
+    stp: str = "NONE"
+    client_order_id: str | None = None
+    trigger_price: int | None = None
+    trigger_by: str = "LAST_PRICE"
+
+    @property
+    def limit(self) -> int:
+        assert self.price is not None
+        return self.price
 
 
 @dataclass
@@ -65,8 +92,13 @@ class ReferenceBook:
     taker_fee: int
     price_band: int
     min_qty: int = 1
-    bids: dict[int, list[RestingOrder]] = field(default_factory=dict)
-    asks: dict[int, list[RestingOrder]] = field(default_factory=dict)
+    perpetual: bool = True
+    bids: dict[int, list[Order]] = field(default_factory=dict)
+    asks: dict[int, list[Order]] = field(default_factory=dict)
+    # Conditional orders waiting for their trigger, by id.
+    stops: dict[int, Order] = field(default_factory=dict)
+    # Net position per account in lots (perpetuals).
+    positions: dict[int, int] = field(default_factory=dict)
     seq: int = 0
     arrival: int = 0
     now: int = 0
@@ -74,11 +106,14 @@ class ReferenceBook:
     mark_price: int | None = None
     # Levels touched by the current command, in first-touch order.
     _touched: list[tuple[str, int]] = field(default_factory=list)
+    # Lowest and highest trade price since triggers last looked, and a mark price not yet seen.
+    _trade_range: tuple[int, int] | None = None
+    _pending_mark: int | None = None
     _out: list[EventDict] = field(default_factory=list)
 
     # ----- helpers -------------------------------------------------------------------------------
 
-    def side_levels(self, side: str) -> dict[int, list[RestingOrder]]:
+    def side_levels(self, side: str) -> dict[int, list[Order]]:
         return self.bids if side == "BUY" else self.asks
 
     def best_price(self, side: str) -> int | None:
@@ -87,16 +122,16 @@ class ReferenceBook:
             return None
         return max(levels) if side == "BUY" else min(levels)
 
-    def all_orders(self) -> list[RestingOrder]:
+    def all_orders(self) -> list[Order]:
         """Bids best to worst, then asks best to worst, FIFO within a level."""
-        result: list[RestingOrder] = []
+        result: list[Order] = []
         for price in sorted(self.bids, reverse=True):
             result.extend(self.bids[price])
         for price in sorted(self.asks):
             result.extend(self.asks[price])
         return result
 
-    def find(self, order_id: int) -> RestingOrder | None:
+    def find(self, order_id: int) -> Order | None:
         for order in self.all_orders():
             if order.order_id == order_id:
                 return order
@@ -110,7 +145,7 @@ class ReferenceBook:
 
         return summary("BUY"), summary("SELL")
 
-    def level_orders(self, side: str, price: int) -> list[RestingOrder]:
+    def level_orders(self, side: str, price: int) -> list[Order]:
         return list(self.side_levels(side).get(price, []))
 
     def _emit(self, kind: str, **fields: int | str | bool | None) -> None:
@@ -126,14 +161,19 @@ class ReferenceBook:
         if (side, price) not in self._touched:
             self._touched.append((side, price))
 
-    def _remove(self, order: RestingOrder) -> None:
+    def _remove(self, order: Order) -> None:
         levels = self.side_levels(order.side)
-        levels[order.price].remove(order)
-        if not levels[order.price]:
-            del levels[order.price]
-        self._touch(order.side, order.price)
+        levels[order.limit].remove(order)
+        if not levels[order.limit]:
+            del levels[order.limit]
+        self._touch(order.side, order.limit)
 
-    def _cancel_resting(self, order: RestingOrder, reason: str) -> None:
+    def reducible(self, account: int, side: str) -> int:
+        """Lots an order on `side` may reduce: the size of an opposite position, else 0."""
+        position = self.positions.get(account, 0)
+        return abs(position) if position * sign(side) < 0 else 0
+
+    def _cancel_resting(self, order: Order, reason: str) -> None:
         self._remove(order)
         self._emit(
             "cancelled",
@@ -144,6 +184,10 @@ class ReferenceBook:
         )
 
     def _finish_command(self) -> list[EventDict]:
+        """After every command: release triggered orders, keep reduce-only orders within their
+        positions, then one `book_delta` per touched level."""
+        self._run_triggers()
+        self._enforce_reduce_only()
         for side, price in self._touched:
             orders = self.side_levels(side).get(price, [])
             self._emit(
@@ -176,26 +220,33 @@ class ReferenceBook:
         *,
         order_type: str = "LIMIT",
         time_in_force: str | None = None,
+        trigger_price: int | None = None,
+        trigger_by: str = "LAST_PRICE",
         expire_at: int | None = None,
         post_only: bool = False,
+        reduce_only: bool = False,
         stp: str = "NONE",
         client_order_id: str | None = None,
     ) -> list[EventDict]:
-        assert order_type in ("LIMIT", "MARKET"), "conditional orders are out of scope"
-        is_market = order_type == "MARKET"
-        tif = time_in_force or ("IOC" if is_market else "GTC")
-        reason = self._validate(
-            order_id,
-            account,
-            side,
-            price,
-            qty,
-            is_market,
-            tif,
-            expire_at,
-            post_only,
-            client_order_id,
+        default_tif = "GTC" if order_type in LIMIT_PRICED_TYPES else "IOC"
+        order = Order(
+            order_id=order_id,
+            account=account,
+            side=side,
+            order_type=order_type,
+            tif=time_in_force or default_tif,
+            price=price,
+            qty=qty,
+            arrival=0,
+            expire_at=expire_at,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            stp=stp,
+            client_order_id=client_order_id,
+            trigger_price=trigger_price,
+            trigger_by=trigger_by,
         )
+        reason = self._validate(order)
         if reason is not None:
             self._reject(order_id, account, reason)
             return self._finish_command()
@@ -209,75 +260,85 @@ class ReferenceBook:
             qty=qty,
         )
         self.arrival += 1
-        incoming = RestingOrder(
-            order_id=order_id,
-            account=account,
-            side=side,
-            price=price or 0,
-            qty=qty,
-            filled=0,
-            arrival=self.arrival,
-            tif=tif,
-            expire_at=expire_at,
-            post_only=post_only,
-            stp=stp,
-            client_order_id=client_order_id,
-        )
-        self._execute(incoming, is_market=is_market, own_price=price)
+        order.arrival = self.arrival
+        if order_type in CONDITIONAL_TYPES:
+            self.stops[order_id] = order
+        else:
+            self._execute(order)
         return self._finish_command()
 
-    def _validate(
-        self,
-        order_id: int,
-        account: int,
-        side: str,
-        price: int | None,
-        qty: int,
-        is_market: bool,
-        tif: str,
-        expire_at: int | None,
-        post_only: bool,
-        client_order_id: str | None,
-    ) -> str | None:
-        """The first rejection reason that applies, in the engine's documented order."""
-        if qty <= 0 or qty > MAX_LOTS:
+    def _validate(self, o: Order) -> str | None:
+        """The first rejection reason that applies, in the engine's order of checks."""
+        conditional = o.order_type in CONDITIONAL_TYPES
+        market_like = o.order_type not in LIMIT_PRICED_TYPES
+        if o.qty <= 0 or o.qty > MAX_LOTS:
             return "INVALID_QUANTITY"
-        if qty < self.min_qty:
+        if o.qty < self.min_qty:
             return "BELOW_MIN_QUANTITY"
-        if price is not None and (price <= 0 or price > MAX_TICKS):
+        if o.price is not None and (o.price <= 0 or o.price > MAX_TICKS):
             return "INVALID_PRICE"
-        if price is None and not is_market:
+        if o.price is None and not market_like:
             return "MISSING_PRICE"
-        if is_market and tif in ("GTC", "GTD"):
+        if conditional:
+            if o.trigger_price is None:
+                return "MISSING_TRIGGER_PRICE"
+            if o.trigger_price <= 0 or o.trigger_price > MAX_TICKS:
+                return "INVALID_PRICE"
+        elif o.trigger_price is not None:
+            return "UNEXPECTED_TRIGGER_PRICE"
+        if market_like and o.tif in ("GTC", "GTD"):
             return "INVALID_TIME_IN_FORCE"
-        if tif == "GTD":
-            if expire_at is None:
+        if o.tif == "GTD":
+            if o.expire_at is None:
                 return "MISSING_EXPIRE_TIME"
-            if expire_at <= self.now:
+            if o.expire_at <= self.now:
                 return "EXPIRE_TIME_IN_PAST"
-        elif expire_at is not None:
+        elif o.expire_at is not None:
             return "INVALID_TIME_IN_FORCE"
-        if post_only and (is_market or tif not in ("GTC", "GTD")):
+        if o.post_only and (market_like or conditional or o.tif not in ("GTC", "GTD")):
             return "POST_ONLY_NOT_ALLOWED"
-        if self.find(order_id) is not None:
+        if o.reduce_only:
+            if not self.perpetual:
+                return "REDUCE_ONLY_NOT_ALLOWED"
+            # A conditional one is checked against the position when it triggers.
+            if not conditional and self.reducible(o.account, o.side) == 0:
+                return "REDUCE_ONLY_WOULD_INCREASE"
+        if self.find(o.order_id) is not None or o.order_id in self.stops:
             return "DUPLICATE_ORDER_ID"
-        if client_order_id is not None and any(
-            o.account == account and o.client_order_id == client_order_id for o in self.all_orders()
+        live = self.all_orders() + list(self.stops.values())
+        if o.client_order_id is not None and any(
+            x.account == o.account and x.client_order_id == o.client_order_id for x in live
         ):
             return "DUPLICATE_CLIENT_ORDER_ID"
-        if post_only and price is not None and self._would_take(side, price):
+        if o.post_only and o.price is not None and self._would_take(o.side, o.price):
             return "POST_ONLY_WOULD_TAKE"
+        if conditional:
+            reference = self.last_price if o.trigger_by == "LAST_PRICE" else self.mark_price
+            if reference is not None and self._reached(o, reference, reference):
+                return "WOULD_TRIGGER_IMMEDIATELY"
         return None
 
-    def _execute(self, order: RestingOrder, *, is_market: bool, own_price: int | None) -> None:
-        """Matches an order that was just accepted (or amended) and rests or ends what is left."""
+    def _execute(self, order: Order) -> None:
+        """Matches an order entering the book (placed, amended or triggered) and rests or ends
+        what is left."""
+        if order.reduce_only:
+            allowed = self.reducible(order.account, order.side)
+            if allowed == 0:
+                self._emit_cancel(order, "REDUCE_ONLY")
+                return
+            if order.qty > allowed:
+                # Clipped to the position it may reduce.
+                order.qty = allowed
+                self._emit_amended(order, order.price or 0, allowed, priority_kept=True)
+        is_market = order.order_type == "MARKET"
         if is_market:
-            limit = self._market_limit(order.side, own_price)
-            if limit is None:
+            market_limit = self._market_limit(order.side, order.price)
+            if market_limit is None:
                 self._emit_cancel(order, "NO_LIQUIDITY")
                 return
+            limit = market_limit
         else:
-            limit = order.price
+            limit = order.limit
         if order.tif == "FOK" and not self._fills_completely(order, limit):
             self._emit_cancel(order, "FOK_NOT_FILLABLE")
             return
@@ -290,11 +351,10 @@ class ReferenceBook:
         elif not rests:
             self._emit_cancel(order, "IOC_REMAINDER")
         else:
-            order.price = limit
             self.side_levels(order.side).setdefault(limit, []).append(order)
             self._touch(order.side, limit)
 
-    def _emit_cancel(self, order: RestingOrder, reason: str) -> None:
+    def _emit_cancel(self, order: Order, reason: str) -> None:
         self._emit(
             "cancelled",
             order_id=order.order_id,
@@ -316,14 +376,14 @@ class ReferenceBook:
         band_limit = sell_protection_price(best_bid, self.price_band)
         return band_limit if own_price is None else max(own_price, band_limit)
 
-    def _fills_completely(self, order: RestingOrder, limit: int) -> bool:
+    def _fills_completely(self, order: Order, limit: int) -> bool:
         """FOK: run the whole match on a throwaway copy and see whether nothing is left."""
         trial = copy.deepcopy(self)
         trial_order = copy.deepcopy(order)
         trial._match(trial_order, limit)
         return trial_order.qty == 0
 
-    def _match(self, taker: RestingOrder, limit: int) -> bool:
+    def _match(self, taker: Order, limit: int) -> bool:
         """Trades `taker` (its `qty` goes down) against the opposite side up to `limit`, best
         price first, FIFO within a level. Returns whether self-trade prevention stopped it."""
         opposite = "SELL" if taker.side == "BUY" else "BUY"
@@ -344,7 +404,7 @@ class ReferenceBook:
                 self._trade(taker, maker, level_price)
         return False
 
-    def _trade(self, taker: RestingOrder, maker: RestingOrder, price: int) -> None:
+    def _trade(self, taker: Order, maker: Order, price: int) -> None:
         qty = min(taker.qty, maker.qty)
         notional = price * qty * self.atoms_per_tick_lot
         self._emit(
@@ -364,13 +424,26 @@ class ReferenceBook:
         maker.qty -= qty
         maker.filled += qty
         self.last_price = price
+        low, high = self._trade_range or (price, price)
+        self._trade_range = (min(low, price), max(high, price))
+        if self.perpetual:
+            for account, delta in (
+                (taker.account, sign(taker.side) * qty),
+                (maker.account, -sign(taker.side) * qty),
+            ):
+                self.positions[account] = self.positions.get(account, 0) + delta
+                if self.positions[account] == 0:
+                    del self.positions[account]
         if maker.qty == 0:
             self._remove(maker)
 
     def cancel(self, order_id: int, account: int) -> list[EventDict]:
-        order = self.find(order_id)
+        order = self.find(order_id) or self.stops.get(order_id)
         if order is None or order.account != account:
             self._reject(order_id, account, "ORDER_NOT_FOUND")
+        elif order_id in self.stops:
+            del self.stops[order_id]
+            self._emit_cancel(order, "USER")
         else:
             self._cancel_resting(order, "USER")
         return self._finish_command()
@@ -379,6 +452,10 @@ class ReferenceBook:
         for order in self.all_orders():
             if order.account == account:
                 self._cancel_resting(order, "CANCEL_ALL")
+        for stop in sorted(self.stops.values(), key=lambda o: o.arrival):
+            if stop.account == account:
+                del self.stops[stop.order_id]
+                self._emit_cancel(stop, "CANCEL_ALL")
         return self._finish_command()
 
     def amend(
@@ -386,9 +463,11 @@ class ReferenceBook:
     ) -> list[EventDict]:
         order = self.find(order_id)
         if order is None or order.account != account:
-            self._reject(order_id, account, "ORDER_NOT_FOUND")
+            stop = self.stops.get(order_id)
+            waiting = stop is not None and stop.account == account
+            self._reject(order_id, account, "AMEND_NOT_ALLOWED" if waiting else "ORDER_NOT_FOUND")
             return self._finish_command()
-        new_price = order.price if price is None else price
+        new_price = order.limit if price is None else price
         new_qty = order.qty if qty is None else qty
         if new_price <= 0 or new_price > MAX_TICKS:
             self._reject(order_id, account, "INVALID_PRICE")
@@ -397,7 +476,7 @@ class ReferenceBook:
         elif new_price == order.price and new_qty <= order.qty:
             # Shrinking in place keeps the queue position.
             order.qty = new_qty
-            self._touch(order.side, order.price)
+            self._touch(order.side, order.limit)
             self._emit_amended(order, new_price, new_qty, priority_kept=True)
         elif order.post_only and self._would_take(order.side, new_price):
             self._reject(order_id, account, "POST_ONLY_WOULD_TAKE")
@@ -407,10 +486,11 @@ class ReferenceBook:
             self.arrival += 1
             self._emit_amended(order, new_price, new_qty, priority_kept=False)
             order.price, order.qty, order.arrival = new_price, new_qty, self.arrival
-            self._execute(order, is_market=False, own_price=new_price)
+            order.order_type = "LIMIT"
+            self._execute(order)
         return self._finish_command()
 
-    def _emit_amended(self, order: RestingOrder, price: int, qty: int, priority_kept: bool) -> None:
+    def _emit_amended(self, order: Order, price: int, qty: int, priority_kept: bool) -> None:
         self._emit(
             "amended",
             order_id=order.order_id,
@@ -423,9 +503,13 @@ class ReferenceBook:
     def advance_time(self, now: int) -> list[EventDict]:
         if now > self.now:
             self.now = now
-            due = [o for o in self.all_orders() if o.expire_at is not None and o.expire_at <= now]
+            live = self.all_orders() + list(self.stops.values())
+            due = [o for o in live if o.expire_at is not None and o.expire_at <= now]
             for order in sorted(due, key=lambda o: (o.expire_at or 0, o.arrival)):
-                self._remove(order)
+                if order.order_id in self.stops:
+                    del self.stops[order.order_id]
+                else:
+                    self._remove(order)
                 self._emit(
                     "expired", order_id=order.order_id, account=order.account, remaining=order.qty
                 )
@@ -436,4 +520,70 @@ class ReferenceBook:
             self._reject(0, 0, "INVALID_PRICE")
         else:
             self.mark_price = price
+            self._pending_mark = price
         return self._finish_command()
+
+    # ----- after every command -------------------------------------------------------------------
+
+    @staticmethod
+    def _reached(stop: Order, low: int, high: int) -> bool:
+        """Whether prices spanning `low..high` reach the stop's trigger."""
+        assert stop.trigger_price is not None
+        if triggers_on_rise(stop.order_type, stop.side):
+            return high >= stop.trigger_price
+        return low <= stop.trigger_price
+
+    def _run_triggers(self) -> None:
+        """Releases every conditional order whose trigger the command's trades (last price) or a
+        new mark price reached, oldest first; their own trades may release more."""
+        while True:
+            trades, self._trade_range = self._trade_range, None
+            mark, self._pending_mark = self._pending_mark, None
+            fired: list[Order] = []
+            mark_span = None if mark is None else (mark, mark)
+            for stop in self.stops.values():
+                span = trades if stop.trigger_by == "LAST_PRICE" else mark_span
+                if span is not None and self._reached(stop, *span):
+                    fired.append(stop)
+            if not fired:
+                return
+            fired.sort(key=lambda o: o.arrival)
+            for stop in fired:
+                del self.stops[stop.order_id]
+            for stop in fired:
+                assert stop.trigger_price is not None
+                self._emit(
+                    "triggered",
+                    order_id=stop.order_id,
+                    account=stop.account,
+                    trigger_price=stop.trigger_price,
+                )
+                self.arrival += 1  # enters the book behind every resting order
+                stop.arrival = self.arrival
+                stop.order_type = "LIMIT" if stop.order_type in LIMIT_PRICED_TYPES else "MARKET"
+                self._execute(stop)
+
+    def _enforce_reduce_only(self) -> None:
+        """Resting reduce-only orders never exceed the position: those on the increasing side (or
+        against no position) are cancelled, and the position size is spent oldest order first,
+        the newest shrinking or going when it runs out."""
+        resting = [o for o in self.all_orders() if o.reduce_only]
+        for account in sorted({o.account for o in resting}):
+            budget: int | None = None
+            for order in sorted(
+                (o for o in resting if o.account == account), key=lambda o: o.arrival
+            ):
+                allowed = self.reducible(account, order.side)
+                if allowed == 0:
+                    self._cancel_resting(order, "REDUCE_ONLY")
+                    continue
+                if budget is None:
+                    budget = allowed
+                keep = min(order.qty, budget)
+                budget -= keep
+                if keep == 0:
+                    self._cancel_resting(order, "REDUCE_ONLY")
+                elif keep < order.qty:
+                    order.qty = keep
+                    self._touch(order.side, order.limit)
+                    self._emit_amended(order, order.limit, keep, priority_kept=True)
