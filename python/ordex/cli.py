@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from ordex.cli_secrets import secrets_app
+from ordex.cli_worker import worker
 from ordex.config import Settings, get_settings
 from ordex.db.migrate import MigrationError, migrate
 from ordex.embedded import EmbeddedServerError, EmbeddedServices, HomeLock
@@ -78,6 +79,9 @@ def serve(
                 os.environ["DATABASE_URL"] = services.database_url
                 os.environ["REDIS_URL"] = services.redis_url
                 os.environ["ORDEX_HOME"] = str(home)
+                if settings.database_url is None and settings.redis_url is None:
+                    # Embedded default: the exchange workers run inside the API process.
+                    os.environ.setdefault("ORDEX_RUN_WORKERS", "1")
                 os.environ["JWT_SECRET"] = settings.jwt_key()
                 if settings.ordex_secret_key is not None:
                     os.environ["ORDEX_SECRET_KEY"] = settings.ordex_secret_key.get_secret_value()
@@ -124,6 +128,8 @@ def migrate_command() -> None:
         raise typer.Exit(1) from exc
     console.print("migrations applied")
 
+
+app.command("worker")(worker)
 
 users_app = typer.Typer(help="Manage users from the command line", no_args_is_help=True)
 app.add_typer(users_app, name="users")

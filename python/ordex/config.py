@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     ordex_host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     ordex_workers: Annotated[int, Field(ge=1)] = 1
+    # Exchange workers inside the API process: `ordex serve` turns them on in the embedded mode.
+    ordex_run_workers: bool = False
     ordex_home: Path = Path(".ordex")
     jwt_secret: SecretStr | None = None
     api_token: SecretStr | None = None

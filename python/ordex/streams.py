@@ -9,6 +9,7 @@ INTAKE_STREAM = "orders.intake"
 MATCHER_GROUP = "matchers"
 PERSISTER_GROUP = "persisters"
 INTAKE_GROUP = "intake"
+PERSISTER_LEASE = "lease:persister"
 
 
 def commands_stream(market_id: str) -> str:

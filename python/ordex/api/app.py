@@ -87,9 +87,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.redis = Redis.from_url(redis_url, health_check_interval=30)
         app.state.started_at = time.monotonic()
+        app.state.exchange_runtime = None
+        if settings.ordex_run_workers:
+            from ordex.workers.runtime import start_embedded
+
+            app.state.exchange_runtime = await start_embedded(app.state.pool, app.state.redis)
         try:
             yield
         finally:
+            if app.state.exchange_runtime is not None:
+                await app.state.exchange_runtime.stop()
             await app.state.redis.aclose()
             await app.state.pool.close()
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -35,18 +34,11 @@ from ordex.streams import (
     matcher_lease_key,
     top_of_book_key,
 )
+from ordex.workers.lease import Lease
 
 log = get_logger(__name__)
 
 Entry = tuple[bytes, dict[bytes, bytes]]
-
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-    return redis.call('pexpire', KEYS[1], ARGV[2])
-end
-return 0
-"""
-
 
 DEDUP_WINDOW = 100_000
 
@@ -105,35 +97,11 @@ class Matcher:
         self._redis = redis
         self._batch_size = batch_size
         self._snapshot_every = snapshot_every
-        self._lease_ms = lease_ms
+        self.lease = Lease(redis, matcher_lease_key(market_id), lease_ms)
         self._clock_ms = clock_ms
-        self._owner = uuid.uuid4().hex
         self._commands = commands_stream(market_id)
         self._events = events_stream(market_id)
         self._last_tick = 0.0
-
-    # ----- lease -----------------------------------------------------------------------------
-
-    async def acquire_lease(self, stop: asyncio.Event) -> bool:
-        """Waits until this matcher owns the market (or `stop`). One owner per market at a time."""
-        key = matcher_lease_key(self.market_id)
-        while not stop.is_set():
-            if await self._redis.set(key, self._owner, nx=True, px=self._lease_ms):
-                return True
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._lease_ms / 4000)
-        return False
-
-    async def renew_lease(self) -> bool:
-        renewed = await self._redis.eval(
-            _RENEW, 1, matcher_lease_key(self.market_id), self._owner, str(self._lease_ms)
-        )
-        return bool(renewed)
-
-    async def release_lease(self) -> None:
-        key = matcher_lease_key(self.market_id)
-        if await self._redis.get(key) == self._owner.encode():
-            await self._redis.delete(key)
 
     # ----- recovery --------------------------------------------------------------------------
 
@@ -255,7 +223,7 @@ class Matcher:
         await self._maybe_tick()
         reply = await self._redis.xreadgroup(
             MATCHER_GROUP,
-            self._owner,
+            self.lease.owner,
             {self._commands: ">"},
             count=self._batch_size,
             block=block_ms,
@@ -281,19 +249,17 @@ class Matcher:
         return not last or last[0][0] == self.state.last_stream_id
 
     async def run(self, stop: asyncio.Event) -> None:
-        if not await self.acquire_lease(stop):
+        if not await self.lease.acquire(stop):
             return
         try:
             await self.recover()
-            next_renew = time.monotonic() + self._lease_ms / 3000
             while not stop.is_set():
-                if time.monotonic() >= next_renew:
-                    if not await self.renew_lease():
-                        log.error("matcher lost its lease; stopping", market=self.market_id)
-                        return
-                    next_renew = time.monotonic() + self._lease_ms / 3000
+                if not await self.lease.keep():
+                    log.error("matcher lost its lease; stopping", market=self.market_id)
+                    return
                 await self.step()
         finally:
             with contextlib.suppress(Exception):
                 await self.snapshot()
-                await self.release_lease()
+            with contextlib.suppress(Exception):
+                await self.lease.release()

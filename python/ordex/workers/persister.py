@@ -18,7 +18,8 @@ from redis.exceptions import ResponseError
 
 from ordex.db import settlement as settlement_db
 from ordex.logging import get_logger
-from ordex.streams import PERSISTER_GROUP, events_stream
+from ordex.streams import PERSISTER_GROUP, PERSISTER_LEASE, events_stream
+from ordex.workers.lease import Lease
 from ordex.workers.settlement import MarketInfo, Settlement
 
 log = get_logger(__name__)
@@ -108,11 +109,25 @@ class Persister:
         return read
 
     async def run(self, stop: asyncio.Event) -> None:
+        # One persister at a time: two consumers of a stream could apply batches out of order.
+        lease = Lease(self._redis, PERSISTER_LEASE)
+        if not await lease.acquire(stop):
+            return
+        try:
+            await self._consume(stop, lease)
+        finally:
+            with contextlib.suppress(Exception):
+                await lease.release()
+
+    async def _consume(self, stop: asyncio.Event, lease: Lease) -> None:
         await self.ensure_groups()
         # Entries delivered before a crash but never acknowledged come first.
         while await self.step(pending=True):
             pass
         while not stop.is_set():
+            if not await lease.keep():
+                log.error("persister lost its lease; stopping")
+                return
             try:
                 await self.step()
             except (OSError, asyncpg.PostgresError, ConnectionError) as exc:

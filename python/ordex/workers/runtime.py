@@ -138,3 +138,12 @@ class ExchangeRuntime:
             if time.monotonic() > deadline:
                 return {"drained": False, "mode": "embedded", "unpublished": unpublished}
             await asyncio.sleep(0.02)
+
+
+async def start_embedded(pool: asyncpg.Pool, redis: Redis) -> ExchangeRuntime:
+    """Starts every worker role in this process (the embedded default)."""
+    async with pool.acquire() as conn:
+        markets = await load_markets(conn)
+    runtime = ExchangeRuntime(pool, redis, markets)
+    await runtime.start()
+    return runtime

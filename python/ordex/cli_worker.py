@@ -1,0 +1,65 @@
+"""`ordex worker ROLE...`: run exchange workers on their own (production: DATABASE_URL and
+REDIS_URL point at the shared servers; API processes then run without workers)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated
+
+import typer
+
+from ordex.config import Settings
+from ordex.workers.runtime import ROLES
+
+ROLE_HELP = f"Roles to run: {', '.join(ROLES)} (or all)"
+
+
+def worker(
+    roles: Annotated[list[str], typer.Argument(help=ROLE_HELP)],
+    markets: Annotated[
+        str | None, typer.Option(help="Comma-separated markets for the matcher (default: all)")
+    ] = None,
+) -> None:
+    """Run exchange workers until SIGTERM or Ctrl-C."""
+    chosen = set(ROLES) if "all" in roles else set(roles)
+    unknown = chosen - set(ROLES)
+    if unknown:
+        raise typer.BadParameter(f"unknown role(s): {', '.join(sorted(unknown))}")
+    settings = Settings()
+    if settings.database_url is None or settings.redis_url is None:
+        raise typer.BadParameter(
+            "DATABASE_URL and REDIS_URL must be set to run workers on their own"
+        )
+    asyncio.run(_run(settings.database_url, settings.redis_url, chosen, markets))
+
+
+async def _run(database_url: str, redis_url: str, roles: set[str], markets: str | None) -> None:
+    from redis.asyncio import Redis
+
+    from ordex.db.pool import create_pool
+    from ordex.logging import get_logger
+    from ordex.workers.runtime import ExchangeRuntime, load_markets
+
+    log = get_logger("ordex.worker")
+    pool = await create_pool(database_url, min_size=1, max_size=4)
+    redis = Redis.from_url(redis_url)
+    try:
+        async with pool.acquire() as conn:
+            all_markets = await load_markets(conn)
+        chosen = [m.strip() for m in markets.split(",")] if markets else list(all_markets)
+        missing = [m for m in chosen if m not in all_markets]
+        if missing:
+            raise typer.BadParameter(f"unknown market(s): {', '.join(missing)}")
+        runtime = ExchangeRuntime(pool, redis, all_markets, roles=roles, matcher_markets=chosen)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await runtime.start()
+        log.info("workers running", roles=sorted(roles), markets=chosen)
+        await stop.wait()
+        await runtime.stop()
+    finally:
+        await redis.aclose()
+        await pool.close()
