@@ -116,7 +116,9 @@ def migrate_command() -> None:
     settings = _settings()
     try:
         with HomeLock(settings.home):
-            services = EmbeddedServices(settings.home, settings.database_url, "redis://unused")
+            services = EmbeddedServices(
+                settings.home, settings.database_url, None, need_redis=False
+            )
             try:
                 services.start()
                 assert services.database_url is not None
@@ -141,7 +143,9 @@ def _with_database(settings: Settings, action: str, **kwargs: str) -> None:
 
     try:
         with HomeLock(settings.home):
-            services = EmbeddedServices(settings.home, settings.database_url, "redis://unused")
+            services = EmbeddedServices(
+                settings.home, settings.database_url, None, need_redis=False
+            )
             try:
                 services.start()
                 assert services.database_url is not None

@@ -245,12 +245,20 @@ class HomeLock:
 
 
 class EmbeddedServices:
-    """Start whatever the settings leave unset (no DATABASE_URL / no REDIS_URL), stop it on exit."""
+    """Start whatever the settings leave unset (no DATABASE_URL / no REDIS_URL), stop it on exit.
+    Commands that only touch the database pass need_redis=False."""
 
-    def __init__(self, home: Path, database_url: str | None, redis_url: str | None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        database_url: str | None,
+        redis_url: str | None,
+        *,
+        need_redis: bool = True,
+    ) -> None:
         self.home = home
         self.postgres = EmbeddedPostgres(home / "postgres") if database_url is None else None
-        self.redis = EmbeddedRedis(home / "redis") if redis_url is None else None
+        self.redis = EmbeddedRedis(home / "redis") if redis_url is None and need_redis else None
         self.database_url = database_url
         self.redis_url = redis_url
 
