@@ -29,7 +29,7 @@ def _without(field: str) -> dict[str, Any]:
 INVALID_BODIES: list[tuple[str, Any]] = [
     ("off-tick price", {**VALID, "price": "65000.05"}),
     ("off-lot quantity", {**VALID, "quantity": "0.00015"}),
-    ("below minimum", limit_order("ETH-PERP", "BUY", "0.0005", "3000")),
+    ("halted market", limit_order("ETH-PERP", "BUY", "0.001", "3000")),
     ("bad side", {**VALID, "side": "LONG"}),
     ("bad type", {**VALID, "type": "ICEBERG"}),
     ("bad time in force", {**VALID, "timeInForce": "DAY"}),
@@ -64,6 +64,7 @@ RAW_BODIES = [b"{", b"", b"not json", b'{"marketId": "BTC-PERP", "quantity": Inf
 async def test_invalid_orders_are_invalid_order_and_write_nothing(
     client: httpx.AsyncClient, trader: Trader, db: asyncpg.Connection
 ) -> None:
+    await db.execute("UPDATE markets SET status = 'HALTED' WHERE id = 'ETH-PERP'")
     await deposit(client, trader, "USDC", "100000")
     await deposit(client, trader, "BTC", "1")
     before = await snapshot(db)

@@ -20,6 +20,7 @@ engine; its status follows from the engine's events.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal, NoReturn
@@ -65,14 +66,18 @@ OrderStatus = Literal[
     "UNTRIGGERED",
 ]  # fmt: skip
 Limit = Annotated[int, Query(ge=1, le=1000)]
+REGISTRY_MAX_AGE_SECONDS = 5.0
 
 
 async def get_market_registry(request: Request, conn: DbConn) -> MarketRegistry:
-    """Markets change only with migrations: loaded once per app, on first use."""
-    registry: MarketRegistry | None = getattr(request.app.state, "market_registry", None)
-    if registry is None:
+    """The markets, reloaded every few seconds: a market halted in the database stops taking
+    orders soon after without a restart, and no request pays for more than a dictionary lookup."""
+    state = request.app.state
+    registry: MarketRegistry | None = getattr(state, "market_registry", None)
+    loaded_at: float = getattr(state, "market_registry_loaded_at", 0.0)
+    if registry is None or time.monotonic() - loaded_at > REGISTRY_MAX_AGE_SECONDS:
         registry = await MarketRegistry.load(conn)
-        request.app.state.market_registry = registry
+        state.market_registry, state.market_registry_loaded_at = registry, time.monotonic()
     return registry
 
 
