@@ -4,7 +4,7 @@ use crate::measure::{Latency, Percentiles, KINDS};
 use serde_json::{json, Value};
 use std::fmt::Write;
 
-/// Targets of the issue, checked against ordex in the summary.
+/// ordex's performance targets, checked in the summary.
 const TARGET_MSGS_PER_SEC: f64 = 10_000_000.0;
 const TARGET_VS_MATCHCORE: f64 = 1.2;
 const TARGET_P99_NS: f64 = 1_000.0;
