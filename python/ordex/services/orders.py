@@ -214,7 +214,11 @@ async def _perp_hold(
     collateral: Decimal,
     tops: dict[str, TopOfBook],
 ) -> Decimal:
-    """`required` of `ordex.risk_check` over every perpetual market the account is exposed in."""
+    """`required` of `ordex.risk_check` over every perpetual market the account is exposed in.
+
+    Leverage is the account's setting per market: the order's leverage applies to everything in
+    its own market, the other markets keep the leverage of their latest order (1 without one).
+    """
     positions = {
         p.market_id: p
         for p in await positions_repo.list_positions(conn, account_id, open_only=True)
