@@ -82,8 +82,42 @@ Size = Annotated[float, Field(ge=0, le=1e7, allow_inf_nan=False), AfterValidator
 ZIndex = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
 
 
+MAX_JSON_DEPTH = 32
+
+
+def _check_text(text: str) -> None:
+    if "\x00" in text:
+        raise ValueError("text must not contain NUL characters")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+
+
+def check_storable(value: Any, depth: int = 0) -> None:
+    """Refuse what PostgreSQL text/jsonb cannot store (NUL, lone surrogates) and JSON nested deeper
+    than MAX_JSON_DEPTH, so such input is a 400 and never a database error."""
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        _check_text(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(str(key))
+            check_storable(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_storable(item, depth + 1)
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        check_storable(value)
+        return value
 
 
 class PatchBody(Body):
