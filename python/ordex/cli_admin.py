@@ -18,16 +18,19 @@ async def run_admin_action(database_url: str, action: str, console: Console, **k
     try:
         async with pool.acquire() as conn:
             if action == "list":
-                table = Table("id", "email", "role", "status", "created")
-                for user in await users_service.list_users(conn):
-                    table.add_row(
-                        str(user.id),
-                        user.email,
-                        user.role,
-                        user.status,
-                        user.created_at.isoformat(),
-                    )
-                console.print(table)
+                rows = [
+                    (str(u.id), u.email, u.role, u.status, u.created_at.isoformat())
+                    for u in await users_service.list_users(conn)
+                ]
+                out = Console()  # data goes to stdout
+                if out.is_terminal:
+                    table = Table("id", "email", "role", "status", "created")
+                    for row in rows:
+                        table.add_row(*row)
+                    out.print(table)
+                else:  # piped: tab-separated, never truncated
+                    for row in rows:
+                        print("\t".join(row))
             elif action == "set-role":
                 found = await get_by_email(conn, kwargs["email"])
                 if found is None:
