@@ -48,7 +48,7 @@ async def test_hostile_bodies_get_4xx(client: httpx.AsyncClient, alice: User) ->
             assert 400 <= response.status_code < 500, (method, path, raw, response.text)
             assert isinstance(response.json()["error"], str)
         for body in json_bodies:
-            content = httpx_json(body)
+            content = json_bytes(body)
             response = await client.request(method, path, content=content, headers=headers)
             assert 400 <= response.status_code < 500, (method, path, body, response.text)
             assert isinstance(response.json()["error"], str)
@@ -65,7 +65,7 @@ async def test_hostile_bodies_get_4xx(client: httpx.AsyncClient, alice: User) ->
         ("POST", "/api/accounts", {"exchange": "okx", "apiKey": "k\x00", "secret": "s"}),
     ]
     for method, path, body in targeted:
-        response = await client.request(method, path, content=httpx_json(body), headers=headers)
+        response = await client.request(method, path, content=json_bytes(body), headers=headers)
         assert response.status_code == 400, (method, path, body, response.text)
         assert response.json()["code"] == "VALIDATION_ERROR"
     # Nothing of the above reached the database.
@@ -73,7 +73,7 @@ async def test_hostile_bodies_get_4xx(client: httpx.AsyncClient, alice: User) ->
     assert settings["theme"] == "dark"
 
 
-def httpx_json(value: object) -> bytes:
+def json_bytes(value: object) -> bytes:
     """JSON with lone surrogates kept as escapes (the stdlib encoder writes them escaped)."""
     import json
 
