@@ -252,3 +252,92 @@ def test_bad_side_in_queries_and_margin_functions() -> None:
         e.level_orders("SIDEWAYS", 100)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         ordex.spot_hold(e.config, "SIDEWAYS", 1, 1)  # type: ignore[arg-type]
+
+
+def test_events_container() -> None:
+    e = perp()
+    sell(e, 1, 1, 100, 2)
+    events = buy(e, 2, 2, 100, 1)
+    assert len(events) == 3
+    assert events[-1] == events[2] != events[0]
+    assert [ev.kind for ev in events] == events.kinds() == ["accepted", "trade", "book_delta"]
+    with pytest.raises(IndexError):
+        events[len(events)]
+    with pytest.raises(IndexError):
+        events[-len(events) - 1]
+    trade = events[1]
+    assert trade.order_id is None and trade.reason is None and trade.orders is None
+    assert "taker_fee" in repr(trade)
+
+
+def test_out_of_range_integers_raise_and_change_nothing() -> None:
+    e = perp()
+    with pytest.raises(OverflowError):
+        e.place(-1, 1, "BUY", 100, 1)
+    with pytest.raises(OverflowError):
+        e.place(1, 1, "BUY", 2**63, 1)
+    with pytest.raises(OverflowError):
+        e.advance_time(-1)
+    assert e.last_seq == 0
+
+
+# ----- amounts at the engine's limits -------------------------------------------------------------
+# Prices and quantities are each at most 10^15, so one trade's notional fits in i128. These tests
+# hold the engine to exact amounts beyond a single order: fees, level totals and positions.
+
+MAX_LOTS = 10**15
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: trade fees are i64 and clamp silently; a valid 18-decimal quote market "
+    "charges 9.223372036854775807 instead of 150 on a 300000 notional",
+)
+def test_fees_are_exact_on_an_18_decimal_quote() -> None:
+    cfg = ordex.MarketConfig(
+        "ETH-X", "SPOT", "ETH", "X", tick_size="0.0001", lot_size="0.000001", quote_decimals=18
+    )
+    e = ordex.Engine(cfg)
+    price, qty = cfg.price_to_ticks("3000"), cfg.qty_to_lots("100")
+    e.place(1, 1, "SELL", price, qty)
+    trade = e.place(2, 2, "BUY", price, qty)[1]
+    assert trade.kind == "trade"
+    notional = ordex.notional(cfg, price, qty)
+    assert cfg.format_quote(notional) == "300000"
+    assert trade.taker_fee == ordex.fee(notional, cfg.taker_fee) == cfg.quote_to_atoms("150")
+    assert trade.maker_fee == ordex.fee(notional, cfg.maker_fee)
+
+
+def unit_market() -> ordex.MarketConfig:
+    return ordex.MarketConfig(
+        "X", "PERP", "X", "USD", tick_size="1", lot_size="1", quote_decimals=0
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: a level's total quantity is i64 and wraps negative past 9223 orders "
+    "of the maximum size (check_invariants sums in i64 too and does not notice)",
+)
+def test_level_totals_never_wrap() -> None:
+    e = ordex.Engine(unit_market())
+    events = e.process([ordex.Order(i, 1, "SELL", 100, MAX_LOTS) for i in range(1, 9300)])
+    resting = sum(o.remaining for o in e.level_orders("SELL", 100))
+    level = e.best_ask()
+    assert level is not None
+    assert level[1] == resting > 0
+    assert events[len(events) - 1].qty == resting
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: positions are i64 and wrap, so a long of 9.3e18 lots reads as a short "
+    "(reduce-only orders then work against the wrong side)",
+)
+def test_positions_never_wrap() -> None:
+    e = ordex.Engine(unit_market())
+    bought = 0
+    for i in range(1, 9300):
+        e.place(2 * i, 2, "SELL", 100, MAX_LOTS)
+        bought += sum(t[3] for t in e.place(2 * i + 1, 1, "BUY", 100, MAX_LOTS).trades())
+    assert e.position(1) == bought > 0
