@@ -3,6 +3,8 @@ batch atomicity and validation."""
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import httpx
 
@@ -59,7 +61,7 @@ async def test_root_register_creates_the_default_dashboard_too(
         count = await conn.fetchval(
             "SELECT count(*) FROM widgets w JOIN dashboards d ON d.id = w.dashboard_id "
             "WHERE d.user_id = $1 AND d.is_default",
-            __import__("uuid").UUID(user_id),
+            uuid.UUID(user_id),
         )
     finally:
         await conn.close()
