@@ -4,6 +4,8 @@ batch path against single calls, command objects, and the exception hierarchy.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -341,3 +343,49 @@ def test_positions_never_wrap() -> None:
         e.place(2 * i, 2, "SELL", 100, MAX_LOTS)
         bought += sum(t[3] for t in e.place(2 * i + 1, 1, "BUY", 100, MAX_LOTS).trades())
     assert e.position(1) == bought > 0
+
+
+def test_a_failing_command_iterable_applies_nothing() -> None:
+    e = perp()
+
+    def commands() -> Iterator[ordex.Order]:
+        yield ordex.Order(1, 1, "BUY", 100, 1)
+        raise KeyError("source broke")
+
+    with pytest.raises(KeyError):
+        e.process(commands())
+    assert (e.last_seq, e.resting_orders) == (0, 0)
+
+
+def test_concurrent_batches_on_one_engine_never_corrupt_it() -> None:
+    # `process` matches with the GIL released; a second thread reaching the same engine meanwhile
+    # is refused (RuntimeError "Already borrowed") rather than let in.
+    e = perp()
+    returned: list[int] = []
+    refused: list[str] = []
+
+    def worker(account: int) -> None:
+        for round_no in range(100):
+            batch = [
+                ordex.Order(
+                    account * 10**6 + round_no * 100 + i,
+                    account,
+                    "BUY" if (i + account) % 2 else "SELL",
+                    95 + (i * 7 + account) % 10,
+                    1 + i % 3,
+                )
+                for i in range(40)
+            ]
+            try:
+                returned.append(len(e.process(batch)))
+            except RuntimeError as error:
+                refused.append(str(error))
+
+    threads = [threading.Thread(target=worker, args=(account,)) for account in (1, 2, 3, 4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    e.check_invariants()
+    assert sum(returned) == e.last_seq
+    assert set(refused) <= {"Already borrowed"}
