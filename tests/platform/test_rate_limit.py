@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.platform.helpers import PASSWORD, ClientFactory
 
 
@@ -30,3 +32,14 @@ async def test_register_rate_limit_survives_app_restart(client_factory: ClientFa
         )
         assert limited.status_code == 429
         assert limited.json()["code"] == "RATE_LIMITED"
+
+
+async def test_the_window_closes(client_factory: ClientFactory) -> None:
+    async with client_factory(login_rate_limit=1, rate_limit_window_seconds=1) as client:
+        body = {"email": "nobody@example.com", "password": PASSWORD}
+        assert (await client.post("/api/auth/login", json=body)).status_code == 401
+        limited = await client.post("/api/auth/login", json=body)
+        assert limited.status_code == 429
+        assert limited.headers["retry-after"] == "1"
+        await asyncio.sleep(1.1)
+        assert (await client.post("/api/auth/login", json=body)).status_code == 401

@@ -1,8 +1,10 @@
-"""Fixed-window rate limits in Redis (INCR + EXPIRE), shared by every API worker."""
+"""Rate limits in Redis, shared by every API worker.
+
+A window opens at the first attempt (SET NX EX) and counts attempts (INCR keeps the TTL), so a
+burst is never split in two by a clock boundary.
+"""
 
 from __future__ import annotations
-
-import time
 
 from redis.asyncio import Redis
 
@@ -10,19 +12,17 @@ from ordex.services.errors import ServiceError
 
 
 async def hit(redis: Redis, key: str, *, limit: int, window_seconds: int) -> None:
-    """Count one attempt for `key`; raise 429 once `limit` attempts fall in the current window."""
-    now = time.time()
-    bucket = int(now // window_seconds)
-    redis_key = f"ordex:ratelimit:{key}:{bucket}"
+    """Count one attempt for `key`; raise 429 once more than `limit` fall in the open window."""
+    redis_key = f"ordex:ratelimit:{key}"
     async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(redis_key, 0, ex=window_seconds, nx=True)
         pipe.incr(redis_key)
-        pipe.expire(redis_key, window_seconds + 1)
-        count, _ = await pipe.execute()
+        pipe.ttl(redis_key)
+        _, count, ttl = await pipe.execute()
     if int(count) > limit:
-        retry_after = max(1, int((bucket + 1) * window_seconds - now) + 1)
         raise ServiceError(
             429,
             "RATE_LIMITED",
             "Too many attempts; try again later",
-            headers={"Retry-After": str(retry_after)},
+            headers={"Retry-After": str(max(1, int(ttl)))},
         )
