@@ -14,3 +14,8 @@ async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10) -> asyncp
         server_settings={"application_name": "ordex", "timezone": "UTC"},
     )
     return pool
+
+
+async def ping(pool: asyncpg.Pool) -> None:
+    """Round trip to the database; raises when it cannot be reached."""
+    await pool.fetchval("SELECT 1")

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
 from ordex.api.schemas import API_ERRORS
+from ordex.db.pool import ping
 from ordex.version import VERSION
 
 public_router = APIRouter(tags=["health"], responses=API_ERRORS)
@@ -41,7 +42,7 @@ def uptime(request: Request) -> str:
 async def _check_database(pool: asyncpg.Pool) -> str | None:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            await pool.fetchval("SELECT 1")
+            await ping(pool)
     except Exception:
         return "database connection failed"
     return None
