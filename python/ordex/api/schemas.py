@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ordex.db.users import UserRow
-from ordex.services.users import Role, Status
+from ordex.roles import Role, Status
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 

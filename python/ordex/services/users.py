@@ -5,29 +5,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from enum import StrEnum
 
 from ordex.config import RegistrationMode
 from ordex.db import sessions as sessions_repo
 from ordex.db import users as users_repo
 from ordex.db.types import Connection
 from ordex.db.users import UserRow
+from ordex.roles import Role as Role  # re-exported for callers of this service
+from ordex.roles import Status as Status
 from ordex.security import hash_password, verify_password
 from ordex.services.errors import ServiceError, unauthenticated
 
 PENDING_MESSAGE = "Registration successful. Your account is pending admin approval."
-
-
-class Role(StrEnum):
-    ADMIN = "ADMIN"
-    OPERATOR = "OPERATOR"
-    PENDING = "PENDING"
-
-
-class Status(StrEnum):
-    ACTIVE = "ACTIVE"
-    PENDING = "PENDING"
-    DISABLED = "DISABLED"
 
 
 def normalize_email(email: str) -> str:
