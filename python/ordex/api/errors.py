@@ -123,6 +123,7 @@ async def _service_handler(request: Request, exc: Exception) -> JSONResponse:
         exc.status_code,
         exc.message,
         code=exc.code,
+        details=exc.details,
         field=exc.field,
         headers=exc.headers,
     )

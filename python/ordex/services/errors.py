@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ServiceError(Exception):
     def __init__(
@@ -12,6 +14,7 @@ class ServiceError(Exception):
         *,
         field: str | None = None,
         headers: dict[str, str] | None = None,
+        details: Any = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -19,6 +22,7 @@ class ServiceError(Exception):
         self.message = message
         self.field = field
         self.headers = headers
+        self.details = details
 
 
 def unauthenticated(message: str = "Authentication required") -> ServiceError:
