@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from ordex.api.deps import get_principal
 from ordex.api.errors import BodySizeLimitMiddleware, error_response, install_error_handlers
 from ordex.api.middleware import AccessLogMiddleware
+from ordex.api.realtime.lifecycle import close_market_data
 from ordex.api.routes import (
     accounts,
     admin,
@@ -28,9 +29,12 @@ from ordex.api.routes import (
     dashboards,
     exchange,
     exchange_keys,
+    exchanges,
     groups,
     health,
+    market_data,
     providers,
+    proxy,
     root_auth,
     settings,
     user_token,
@@ -59,6 +63,9 @@ PROTECTED: tuple[APIRouter, ...] = (
     providers.router,
     accounts.router,
     exchange_keys.router,
+    exchanges.router,
+    market_data.router,
+    proxy.router,
 )
 
 
@@ -95,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await close_market_data(app)
             if app.state.exchange_runtime is not None:
                 await app.state.exchange_runtime.stop()
             await app.state.redis.aclose()

@@ -1,0 +1,280 @@
+"""A local HTTP server that answers the Binance REST paths ccxt's `binance` class calls.
+
+Public: exchangeInfo (spot, USD-M, COIN-M), 24h ticker, depth, aggTrades, klines. Private (signed
+with HMAC-SHA256 over the query string, API key in `X-MBX-APIKEY`, as Binance checks them):
+account, capital config, margin pairs. Knobs make it slow, down, rate-limiting or refusing keys,
+so the error paths run through ccxt's own error handling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+API_KEY = "fake-binance-key"
+SECRET = "fake-binance-secret"
+RESTRICTED_KEY = "fake-binance-restricted-key"
+
+SYMBOLS = {"BTCUSDT": ("BTC", "USDT"), "ETHUSDT": ("ETH", "USDT")}
+
+
+def _symbol_info(symbol: str, base: str, quote: str) -> dict[str, Any]:
+    return {
+        "symbol": symbol,
+        "status": "TRADING",
+        "baseAsset": base,
+        "baseAssetPrecision": 8,
+        "quoteAsset": quote,
+        "quotePrecision": 8,
+        "quoteAssetPrecision": 8,
+        "baseCommissionPrecision": 8,
+        "quoteCommissionPrecision": 8,
+        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+        "icebergAllowed": True,
+        "ocoAllowed": True,
+        "quoteOrderQtyMarketAllowed": True,
+        "allowTrailingStop": True,
+        "cancelReplaceAllowed": True,
+        "isSpotTradingAllowed": True,
+        "isMarginTradingAllowed": False,
+        "filters": [
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": "0.01000000",
+                "maxPrice": "1000000.00000000",
+                "tickSize": "0.01000000",
+            },
+            {
+                "filterType": "LOT_SIZE",
+                "minQty": "0.00001000",
+                "maxQty": "9000.00000000",
+                "stepSize": "0.00001000",
+            },
+            {"filterType": "NOTIONAL", "minNotional": "5.00000000", "maxNotional": "9000000"},
+        ],
+        "permissions": [],
+        "permissionSets": [["SPOT"]],
+        "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
+        "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
+    }
+
+
+@dataclass
+class FakeBinance:
+    """State and knobs; `url` is set once the server listens."""
+
+    url: str = ""
+    delay_seconds: float = 0.0
+    status_override: int | None = None
+    requests: list[str] = field(default_factory=list)
+    last_price: float = 42150.5
+    trade_id: int = 1000
+    balances: dict[str, tuple[str, str]] = field(
+        default_factory=lambda: {"BTC": ("1.25000000", "0.25000000"), "USDT": ("5000.0", "0.0")}
+    )
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware])
+        get = app.router.add_get
+        get("/api/v3/exchangeInfo", self.exchange_info)
+        get("/fapi/v1/exchangeInfo", self.empty_exchange_info)
+        get("/dapi/v1/exchangeInfo", self.empty_exchange_info)
+        get("/api/v3/ticker/24hr", self.ticker)
+        get("/api/v3/depth", self.depth)
+        get("/api/v3/aggTrades", self.agg_trades)
+        get("/api/v3/klines", self.klines)
+        get("/api/v3/account", self.account)
+        get("/sapi/v1/capital/config/getall", self.capital_config)
+        get("/sapi/v1/margin/allPairs", self.signed_empty_list)
+        get("/sapi/v1/margin/isolated/allPairs", self.signed_empty_list)
+        return app
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.requests.append(request.path)
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
+        if self.status_override == 429:
+            return web.json_response({"code": -1003, "msg": "Too many requests"}, status=429)
+        if self.status_override is not None:
+            return web.Response(status=self.status_override, text="Service Unavailable")
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    async def exchange_info(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "timezone": "UTC",
+                "serverTime": int(time.time() * 1000),
+                "rateLimits": [],
+                "exchangeFilters": [],
+                "symbols": [_symbol_info(s, b, q) for s, (b, q) in SYMBOLS.items()],
+            }
+        )
+
+    async def empty_exchange_info(self, request: web.Request) -> web.Response:
+        return web.json_response({"timezone": "UTC", "serverTime": 0, "symbols": []})
+
+    def _symbol(self, request: web.Request) -> str | None:
+        symbol = request.query.get("symbol")
+        return symbol if symbol in SYMBOLS else None
+
+    async def _bad_symbol(self) -> web.Response:
+        return web.json_response({"code": -1121, "msg": "Invalid symbol."}, status=400)
+
+    async def ticker(self, request: web.Request) -> web.Response:
+        symbol = self._symbol(request)
+        if symbol is None:
+            return await self._bad_symbol()
+        now = int(time.time() * 1000)
+        last = self.last_price
+        return web.json_response(
+            {
+                "symbol": symbol,
+                "priceChange": "965.50",
+                "priceChangePercent": "2.345",
+                "weightedAvgPrice": "41900.1",
+                "prevClosePrice": "41185.00",
+                "lastPrice": f"{last:.2f}",
+                "lastQty": "0.01",
+                "bidPrice": f"{last - 2.5:.2f}",
+                "bidQty": "1.5",
+                "askPrice": f"{last + 2.5:.2f}",
+                "askQty": "2.0",
+                "openPrice": "41185.00",
+                "highPrice": "42300.00",
+                "lowPrice": "41000.00",
+                "volume": "15234.56",
+                "quoteVolume": "638123456.7",
+                "openTime": now - 86_400_000,
+                "closeTime": now,
+                "firstId": 1,
+                "lastId": 1000,
+                "count": 1000,
+            }
+        )
+
+    async def depth(self, request: web.Request) -> web.Response:
+        if self._symbol(request) is None:
+            return await self._bad_symbol()
+        limit = int(request.query.get("limit", "100"))
+        bids = [[f"{self.last_price - 1 - i:.2f}", "0.5"] for i in range(min(limit, 20))]
+        asks = [[f"{self.last_price + 1 + i:.2f}", "0.75"] for i in range(min(limit, 20))]
+        return web.json_response({"lastUpdateId": 77, "bids": bids, "asks": asks})
+
+    async def agg_trades(self, request: web.Request) -> web.Response:
+        if self._symbol(request) is None:
+            return await self._bad_symbol()
+        now = int(time.time() * 1000)
+        limit = min(int(request.query.get("limit", "500")), 5)
+        trades = [
+            {
+                "a": self.trade_id + i,
+                "p": f"{self.last_price + i:.2f}",
+                "q": "0.01000000",
+                "f": self.trade_id + i,
+                "l": self.trade_id + i,
+                "T": now - (limit - i) * 1000,
+                "m": i % 2 == 0,
+                "M": True,
+            }
+            for i in range(limit)
+        ]
+        return web.json_response(trades)
+
+    async def klines(self, request: web.Request) -> web.Response:
+        if self._symbol(request) is None:
+            return await self._bad_symbol()
+        limit = min(int(request.query.get("limit", "500")), 10)
+        start = (int(time.time()) // 60 - limit) * 60_000
+        rows = [
+            [
+                start + i * 60_000,
+                "42000.00",
+                "42100.00",
+                "41900.00",
+                f"{42000 + i:.2f}",
+                "12.5",
+                start + (i + 1) * 60_000 - 1,
+                "525000.0",
+                42,
+                "6.0",
+                "252000.0",
+                "0",
+            ]
+            for i in range(limit)
+        ]
+        return web.json_response(rows)
+
+    def _check_signature(self, request: web.Request) -> web.Response | None:
+        api_key = request.headers.get("X-MBX-APIKEY")
+        if api_key == RESTRICTED_KEY:
+            return web.json_response(
+                {"code": -2017, "msg": "API Keys are locked on this account."},
+                status=403,
+            )
+        if api_key != API_KEY:
+            return web.json_response(
+                {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."},
+                status=401,
+            )
+        query = request.query_string
+        payload, _, signature = query.rpartition("&signature=")
+        expected = hmac.new(SECRET.encode(), payload.encode(), hashlib.sha256).hexdigest()
+        if not payload or not hmac.compare_digest(signature, expected):
+            return web.json_response(
+                {"code": -1022, "msg": "Signature for this request is not valid."}, status=400
+            )
+        if "timestamp" not in request.query:
+            return web.json_response(
+                {"code": -1102, "msg": "Mandatory parameter 'timestamp' was not sent."}, status=400
+            )
+        return None
+
+    async def account(self, request: web.Request) -> web.Response:
+        refused = self._check_signature(request)
+        if refused is not None:
+            return refused
+        return web.json_response(
+            {
+                "makerCommission": 10,
+                "takerCommission": 10,
+                "canTrade": True,
+                "canWithdraw": True,
+                "canDeposit": True,
+                "updateTime": int(time.time() * 1000),
+                "accountType": "SPOT",
+                "balances": [
+                    {"asset": asset, "free": free, "locked": locked}
+                    for asset, (free, locked) in self.balances.items()
+                ],
+                "permissions": ["SPOT"],
+            }
+        )
+
+    async def capital_config(self, request: web.Request) -> web.Response:
+        refused = self._check_signature(request)
+        return refused if refused is not None else web.json_response([])
+
+    async def signed_empty_list(self, request: web.Request) -> web.Response:
+        refused = self._check_signature(request)
+        return refused if refused is not None else web.json_response([])
+
+
+async def start_fake_binance() -> tuple[FakeBinance, web.AppRunner]:
+    fake = FakeBinance()
+    runner = web.AppRunner(fake.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server = site._server
+    assert server is not None
+    port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    fake.url = f"http://127.0.0.1:{port}"
+    return fake, runner
