@@ -311,8 +311,12 @@ async def submit_order(
     request: OrderRequest,
     *,
     venue: str = "EXCHANGE",
+    tops: dict[str, TopOfBook] | None = None,
 ) -> SubmittedOrder:
     """Validate, hold the funds and queue the order for the engine, all in one transaction.
+
+    `tops` is the published top of book when the caller already read it (the intake worker
+    reads it once per batch); by default it is read here.
 
     Raises `ExchangeError`: MARKET_NOT_FOUND, INVALID_ORDER, INSUFFICIENT_MARGIN or
     DUPLICATE_CLIENT_ORDER_ID; nothing is written then.
@@ -335,7 +339,8 @@ async def submit_order(
 
     # Redis is read before the transaction so the balance lock is held as briefly as possible.
     priced = registry.perp_markets if market.is_perp else (market,)
-    tops = await read_top_of_book(redis, priced)
+    if tops is None or any(m.id not in tops for m in priced):
+        tops = await read_top_of_book(redis, priced)
     engine_price = _engine_price(market, request, limit, trigger, tops[market.id])
     hold_asset = (
         market.row.quote_asset if market.is_perp or request.side == "BUY" else market.row.base_asset

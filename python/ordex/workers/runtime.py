@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 import ordex
 from ordex.db import outbox_publishing
 from ordex.logging import get_logger
+from ordex.workers.intake import IntakeWorker
 from ordex.workers.matcher import Matcher
 from ordex.workers.outbox import OutboxPublisher
 from ordex.workers.persister import Persister
@@ -22,7 +23,7 @@ from ordex.workers.settlement import MarketInfo, plain
 
 log = get_logger(__name__)
 
-ROLES = ("outbox", "matcher", "persister")
+ROLES = ("intake", "outbox", "matcher", "persister")
 
 
 async def load_markets(conn: asyncpg.Connection | Any) -> dict[str, MarketInfo]:
@@ -74,6 +75,7 @@ class ExchangeRuntime:
             for m in (matcher_markets or markets)
         }
         self.persister = Persister(pool, redis, markets)
+        self.intake = IntakeWorker(pool, redis)
         self._pool = pool
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -82,6 +84,9 @@ class ExchangeRuntime:
         self._stop.clear()
         if "persister" in self.roles:
             await self.persister.ensure_groups()
+        if "intake" in self.roles:
+            await self.intake.ensure_group()
+            self._spawn("intake", self.intake.run(self._stop))
         if "outbox" in self.roles:
             self._spawn("outbox", self.publisher.run(self._stop))
         if "matcher" in self.roles:
@@ -118,10 +123,12 @@ class ExchangeRuntime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def drain(self, within_seconds: float = 60.0) -> dict[str, Any]:
-        """Waits until the outbox is published, every matcher has applied its whole command stream
-        and the persister has applied every event the matchers made."""
+        """Waits until the intake stream is handled, the outbox is published, every matcher has
+        applied its whole command stream and the persister has applied every event the matchers
+        made."""
         deadline = time.monotonic() + within_seconds
         while True:
+            intake_done = "intake" not in self.roles or await self.intake.caught_up()
             async with self._pool.acquire() as conn:
                 unpublished = await outbox_publishing.pending_count(conn)
             matchers_done = all([await m.caught_up() for m in self.matchers.values()])
@@ -129,7 +136,7 @@ class ExchangeRuntime:
                 self.persister.applied_seq.get(market_id, 0) >= m.engine.last_seq
                 for market_id, m in self.matchers.items()
             )
-            if unpublished == 0 and matchers_done and persisted:
+            if intake_done and unpublished == 0 and matchers_done and persisted:
                 return {
                     "drained": True,
                     "mode": "embedded",

@@ -1,0 +1,223 @@
+"""Intake worker: order and cancel requests of trusted producers from the `orders.intake` stream.
+
+Each request runs the same service function as `POST /orders` (or `DELETE /orders/{orderId}`).
+A batch read from the stream is one PostgreSQL transaction with a SAVEPOINT per request (the
+service's own `conn.transaction()` nests), so a refused order rolls back alone and the others of
+the batch commit together; one commit per batch instead of one per order is what makes the stream
+faster than HTTP. Answers go to each request's `reply_to` stream after the commit, then the batch
+is acknowledged. The schema is in docs/engine-streams.md ("Order intake").
+
+Delivery is at least once: a batch whose commit happened but whose acknowledgement did not (a
+crash in between) is read again and submitted again; producers that set `clientOrderId` get
+DUPLICATE_CLIENT_ORDER_ID for the repeat while the first order is live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import asyncpg
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from ordex.db.types import Connection
+from ordex.logging import get_logger
+from ordex.services import orders as orders_service
+from ordex.services.exchange_errors import ExchangeError, invalid_request
+from ordex.services.markets import MarketRegistry
+from ordex.services.order_requests import parse_order_request
+from ordex.streams import INTAKE_GROUP, INTAKE_STREAM
+
+log = get_logger(__name__)
+
+Entry = tuple[bytes, dict[bytes, bytes]]
+Reply = dict[str, str]
+
+# Fields of a request entry that are about the request, not the order.
+ENVELOPE_FIELDS = frozenset({"action", "account", "reply_to", "request_id", "orderId"})
+REPLY_MAXLEN = 100_000  # approximate trim of each reply stream: producers read replies promptly
+MAX_ACCOUNT_ID = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeRequest:
+    entry_id: bytes
+    fields: dict[str, str]
+
+    @property
+    def reply_to(self) -> str | None:
+        return self.fields.get("reply_to") or None
+
+    def reply(self, **answer: str) -> Reply:
+        request_id = self.fields.get("request_id")
+        base = {"request_id": request_id} if request_id is not None else {}
+        return {**base, **answer}
+
+
+def _decode(fields: Mapping[bytes, bytes]) -> dict[str, str]:
+    return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in fields.items()}
+
+
+def _account(fields: Mapping[str, str]) -> int:
+    text = fields.get("account", "").strip()
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ACCOUNT_ID:
+        raise invalid_request("account must be a trading account id", field="account")
+    return int(text)
+
+
+def internal_error() -> ExchangeError:
+    return ExchangeError(500, "INTERNAL_ERROR", "The request could not be processed; send it again")
+
+
+def error_reply(request: IntakeRequest, error: ExchangeError) -> Reply:
+    answer = {"status": "error", "code": error.code, "message": error.message}
+    if error.field is not None:
+        answer["field"] = error.field
+    return request.reply(**answer)
+
+
+class IntakeWorker:
+    """Consumes `orders.intake` in the `intake` group; several may run side by side."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        redis: Redis,
+        *,
+        consumer: str = "intake-1",
+        batch_size: int = 500,
+        registry_max_age_seconds: float = 5.0,
+    ) -> None:
+        self._pool = pool
+        self._redis = redis
+        self._consumer = consumer
+        self._batch_size = batch_size
+        self._registry_max_age = registry_max_age_seconds
+        self._registry: MarketRegistry | None = None
+        self._registry_loaded_at = 0.0
+
+    async def ensure_group(self) -> None:
+        with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
+            await self._redis.xgroup_create(INTAKE_STREAM, INTAKE_GROUP, id="0", mkstream=True)
+
+    async def _markets(self, conn: Connection) -> MarketRegistry:
+        # Reloaded every few seconds like the API's, so a halted market stops taking orders here too.
+        now = asyncio.get_running_loop().time()
+        if self._registry is None or now - self._registry_loaded_at > self._registry_max_age:
+            self._registry = await MarketRegistry.load(conn)
+            self._registry_loaded_at = now
+        return self._registry
+
+    async def handle_batch(self, entries: list[Entry]) -> int:
+        """Submits a batch in one transaction, replies and acknowledges; returns the entries."""
+        if not entries:
+            return 0
+        requests = [IntakeRequest(entry_id, _decode(fields)) for entry_id, fields in entries]
+        async with self._pool.acquire() as conn:
+            registry = await self._markets(conn)
+            # One read of the published top of book for the whole batch (as fresh as HTTP's).
+            tops = await orders_service.read_top_of_book(self._redis, registry.markets)
+            async with conn.transaction():
+                replies = [
+                    await self._handle(conn, registry, tops, request) for request in requests
+                ]
+        pipe = self._redis.pipeline(transaction=False)
+        for request, answer in zip(requests, replies, strict=True):
+            if request.reply_to is not None:
+                pipe.xadd(
+                    request.reply_to,
+                    cast(dict[Any, Any], answer),
+                    maxlen=REPLY_MAXLEN,
+                    approximate=True,
+                )
+        pipe.xack(INTAKE_STREAM, INTAKE_GROUP, *[r.entry_id for r in requests])
+        await pipe.execute()
+        return len(requests)
+
+    async def _handle(
+        self,
+        conn: Connection,
+        registry: MarketRegistry,
+        tops: dict[str, orders_service.TopOfBook],
+        request: IntakeRequest,
+    ) -> Reply:
+        fields = request.fields
+        try:
+            account_id = _account(fields)
+            action = fields.get("action", "order")
+            if action == "order":
+                order = {k: v for k, v in fields.items() if k not in ENVELOPE_FIELDS}
+                submitted = await orders_service.submit_order(
+                    conn, self._redis, registry, account_id, parse_order_request(order), tops=tops
+                )
+                return request.reply(
+                    status="accepted", orderId=submitted.order_id, orderStatus=submitted.status
+                )
+            if action == "cancel":
+                order_id = orders_service.parse_order_id(fields.get("orderId", ""))
+                requested = await orders_service.cancel_order(conn, account_id, order_id)
+                return request.reply(
+                    status="accepted",
+                    orderId=str(requested.order.id),
+                    orderStatus=requested.order.status,
+                    cancelRequested="true",
+                )
+            raise invalid_request("action must be order or cancel", field="action")
+        except ExchangeError as error:
+            return error_reply(request, error)
+        except asyncpg.ForeignKeyViolationError:
+            # The savepoint of the request is rolled back; the batch goes on.
+            return error_reply(
+                request, invalid_request("account is not a trading account", field="account")
+            )
+        except asyncpg.PostgresError as exc:
+            # A request the database refused (a deadlock victim, say) must not block the stream:
+            # it alone is rolled back and answered, the producer may send it again.
+            log.warning("intake request failed", entry=request.entry_id.decode(), error=str(exc))
+            return error_reply(request, internal_error())
+
+    async def step(self, block_ms: int = 100, pending: bool = False) -> int:
+        """Reads and handles one batch; `pending` re-reads entries delivered but never
+        acknowledged (after a crash). Returns the entries handled."""
+        reply = await self._redis.xreadgroup(
+            INTAKE_GROUP,
+            self._consumer,
+            {INTAKE_STREAM: "0" if pending else ">"},
+            count=self._batch_size,
+            block=None if pending else block_ms,
+        )
+        streams = cast(list[tuple[bytes, list[Entry]]], reply or [])
+        handled = 0
+        for _, entries in streams:
+            handled += await self.handle_batch(entries)
+        return handled
+
+    async def caught_up(self) -> bool:
+        """Whether every request in the stream has been read and acknowledged by the group."""
+        last = cast(list[Entry], await self._redis.xrevrange(INTAKE_STREAM, count=1))
+        if not last:
+            return True
+        groups = cast(list[dict[str, object]], await self._redis.xinfo_groups(INTAKE_STREAM))
+        for group in groups:
+            if group.get("name") in (INTAKE_GROUP, INTAKE_GROUP.encode()):
+                delivered = group.get("last-delivered-id")
+                return group.get("pending") == 0 and delivered in (last[0][0], last[0][0].decode())
+        return False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.ensure_group()
+        while await self.step(pending=True):
+            pass
+        while not stop.is_set():
+            try:
+                await self.step()
+            except (OSError, asyncpg.PostgresError, ConnectionError) as exc:
+                log.warning("intake batch failed; retrying", error=str(exc))
+                await asyncio.sleep(0.5)
+                with contextlib.suppress(OSError, asyncpg.PostgresError, ConnectionError):
+                    while await self.step(pending=True):
+                        pass
