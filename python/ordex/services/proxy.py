@@ -70,12 +70,13 @@ def address_refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> s
         address = address.ipv4_mapped
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
+    # Most specific first: 0.0.0.0 and many special ranges also count as "private".
     checks = (
+        ("unspecified", address.is_unspecified),
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
-        ("private", address.is_private),
         ("multicast", address.is_multicast),
-        ("unspecified", address.is_unspecified),
+        ("private", address.is_private),
         ("reserved", address.is_reserved),
     )
     for name, hit in checks:
