@@ -31,10 +31,10 @@ def worker(
         raise typer.BadParameter(
             "DATABASE_URL and REDIS_URL must be set to run workers on their own"
         )
-    asyncio.run(_run(settings.database_url, settings.redis_url, chosen, markets))
+    asyncio.run(_run(settings, chosen, markets))
 
 
-async def _run(database_url: str, redis_url: str, roles: set[str], markets: str | None) -> None:
+async def _run(settings: Settings, roles: set[str], markets: str | None) -> None:
     from redis.asyncio import Redis
 
     from ordex.db.pool import create_pool
@@ -42,8 +42,9 @@ async def _run(database_url: str, redis_url: str, roles: set[str], markets: str 
     from ordex.workers.runtime import ExchangeRuntime, load_markets
 
     log = get_logger("ordex.worker")
-    pool = await create_pool(database_url, min_size=1, max_size=4)
-    redis = Redis.from_url(redis_url)
+    assert settings.database_url is not None and settings.redis_url is not None
+    pool = await create_pool(settings.database_url, min_size=1, max_size=4)
+    redis = Redis.from_url(settings.redis_url)
     try:
         async with pool.acquire() as conn:
             all_markets = await load_markets(conn)
@@ -51,7 +52,15 @@ async def _run(database_url: str, redis_url: str, roles: set[str], markets: str 
         missing = [m for m in chosen if m not in all_markets]
         if missing:
             raise typer.BadParameter(f"unknown market(s): {', '.join(missing)}")
-        runtime = ExchangeRuntime(pool, redis, all_markets, roles=roles, matcher_markets=chosen)
+        runtime = ExchangeRuntime(
+            pool,
+            redis,
+            all_markets,
+            roles=roles,
+            matcher_markets=chosen,
+            snapshot_every=settings.ordex_snapshot_every,
+            lease_ms=settings.ordex_lease_ms,
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     ordex_workers: Annotated[int, Field(ge=1)] = 1
     # Exchange workers inside the API process: `ordex serve` turns them on in the embedded mode.
     ordex_run_workers: bool = False
+    # How long a matcher's or the persister's lease outlives a holder that stopped renewing it.
+    ordex_lease_ms: Annotated[int, Field(ge=500)] = 10_000
+    ordex_snapshot_every: Annotated[int, Field(ge=100)] = 20_000
     ordex_home: Path = Path(".ordex")
     jwt_secret: SecretStr | None = None
     api_token: SecretStr | None = None

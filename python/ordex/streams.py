@@ -28,6 +28,11 @@ def matcher_lease_key(market_id: str) -> str:
     return f"lease:matcher:{{{market_id}}}"
 
 
+def matcher_progress_key(market_id: str) -> str:
+    """The last command stream id the market's matcher applied (written with its events)."""
+    return f"progress:matcher:{{{market_id}}}"
+
+
 def top_of_book_key(market_id: str) -> str:
     """Hash with `bid`, `ask`, `last` (decimal strings) written by the matcher after each batch."""
     return f"md:top:{market_id}"

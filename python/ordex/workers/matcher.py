@@ -32,6 +32,7 @@ from ordex.streams import (
     deadletter_stream,
     events_stream,
     matcher_lease_key,
+    matcher_progress_key,
     top_of_book_key,
 )
 from ordex.workers.lease import Lease
@@ -71,6 +72,10 @@ class MatcherState:
         return state
 
 
+class LeaseLost(Exception):
+    """Another matcher may own the market now: this one's state can no longer be trusted."""
+
+
 def event_seq(payload: bytes) -> int:
     # Every event payload starts with {"seq":N, (written by the engine's encoder).
     return int(payload[7 : payload.index(b",")])
@@ -102,6 +107,7 @@ class Matcher:
         self._commands = commands_stream(market_id)
         self._events = events_stream(market_id)
         self._last_tick = 0.0
+        self._leased = False
 
     # ----- recovery --------------------------------------------------------------------------
 
@@ -121,6 +127,7 @@ class Matcher:
             await self._redis.xgroup_create(self._commands, MATCHER_GROUP, id="0", mkstream=True)
         replayed = 0
         while True:
+            await self._keep_lease()
             start = b"(" + self.state.last_stream_id
             entries = cast(
                 list[Entry],
@@ -165,6 +172,7 @@ class Matcher:
                 deadletter_stream(self.market_id),
                 {"payload": raw, "reason": reason, "command_id": entry_id},
             )
+        pipe.set(matcher_progress_key(self.market_id), entries[-1][0])
         if events:
             pipe.hset(
                 top_of_book_key(self.market_id), mapping=cast(dict[Any, Any], self._top_of_book())
@@ -248,17 +256,27 @@ class Matcher:
         last = cast(list[Entry], await self._redis.xrevrange(self._commands, count=1))
         return not last or last[0][0] == self.state.last_stream_id
 
+    async def _keep_lease(self) -> None:
+        if self._leased and not await self.lease.keep():
+            raise LeaseLost(self.market_id)
+
     async def run(self, stop: asyncio.Event) -> None:
-        if not await self.lease.acquire(stop):
-            return
-        try:
-            await self.recover()
-            while not stop.is_set():
-                if not await self.lease.keep():
-                    log.error("matcher lost its lease; stopping", market=self.market_id)
-                    return
-                await self.step()
-        finally:
+        """Owns the market until `stop`: on losing the lease it waits for it again and recovers
+        from the snapshot and the stream, since another matcher may have moved on meanwhile."""
+        while not stop.is_set():
+            if not await self.lease.acquire(stop):
+                return
+            self._leased = True
+            try:
+                await self.recover()
+                while not stop.is_set():
+                    await self._keep_lease()
+                    await self.step()
+            except LeaseLost:
+                log.warning("matcher lost its lease; recovering again", market=self.market_id)
+                continue
+            finally:
+                self._leased = False
             with contextlib.suppress(Exception):
                 await self.snapshot()
             with contextlib.suppress(Exception):

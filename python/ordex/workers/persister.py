@@ -27,6 +27,11 @@ log = get_logger(__name__)
 Entry = tuple[bytes, dict[bytes, bytes]]
 
 
+class EventGap(Exception):
+    """A batch does not continue where the market's applied events end (an earlier batch failed
+    and is still pending): applying it would skip events for good."""
+
+
 class Persister:
     def __init__(
         self,
@@ -36,7 +41,9 @@ class Persister:
         *,
         consumer: str = "persister-1",
         batch_size: int = 2000,
+        lease_ms: int = 10_000,
     ) -> None:
+        self._lease_ms = lease_ms
         self._pool = pool
         self._redis = redis
         self._markets = markets
@@ -61,10 +68,16 @@ class Persister:
         market = self._markets[market_id]
         async with self._pool.acquire() as conn, conn.transaction():
             last_seq = await settlement_db.lock_progress(conn, market_id)
-            fresh = [e for e in events if e.get("seq", 0) > last_seq]
+            fresh = sorted(
+                (e for e in events if e.get("seq", 0) > last_seq), key=lambda e: e["seq"]
+            )
             if not fresh:
                 self.applied_seq[market_id] = last_seq
                 return 0
+            seqs = [e["seq"] for e in fresh]
+            if seqs[0] != last_seq + 1 or seqs[-1] - seqs[0] + 1 != len(set(seqs)):
+                raise EventGap(f"{market_id}: applied up to {last_seq}, batch starts at {seqs[0]}")
+            fresh = list({e["seq"]: e for e in fresh}.values())
             order_ids: set[int] = set()
             accounts: set[int] = set()
             for e in fresh:
@@ -110,26 +123,31 @@ class Persister:
 
     async def run(self, stop: asyncio.Event) -> None:
         # One persister at a time: two consumers of a stream could apply batches out of order.
-        lease = Lease(self._redis, PERSISTER_LEASE)
-        if not await lease.acquire(stop):
-            return
-        try:
-            await self._consume(stop, lease)
-        finally:
-            with contextlib.suppress(Exception):
-                await lease.release()
-
-    async def _consume(self, stop: asyncio.Event, lease: Lease) -> None:
+        lease = Lease(self._redis, PERSISTER_LEASE, self._lease_ms)
         await self.ensure_groups()
-        # Entries delivered before a crash but never acknowledged come first.
-        while await self.step(pending=True):
-            pass
         while not stop.is_set():
-            if not await lease.keep():
-                log.error("persister lost its lease; stopping")
+            if not await lease.acquire(stop):
                 return
             try:
-                await self.step()
-            except (OSError, asyncpg.PostgresError, ConnectionError) as exc:
-                log.warning("persist failed; retrying", error=str(exc))
-                await asyncio.sleep(0.5)
+                await self._consume(stop, lease)
+            finally:
+                with contextlib.suppress(Exception):
+                    await lease.release()
+
+    async def _consume(self, stop: asyncio.Event, lease: Lease) -> None:
+        # Entries delivered earlier but never acknowledged (a crash, a failed batch) come first,
+        # in stream order, before anything newer.
+        catch_up = True
+        while not stop.is_set():
+            if not await lease.keep():
+                log.warning("persister lost its lease; waiting for it again")
+                return
+            try:
+                if catch_up:
+                    catch_up = await self.step(pending=True) > 0
+                else:
+                    await self.step()
+            except (OSError, asyncpg.PostgresError, ConnectionError, EventGap) as exc:
+                log.warning("persist failed; retrying from pending entries", error=str(exc))
+                catch_up = True
+                await asyncio.sleep(0.2)

@@ -66,15 +66,18 @@ class ExchangeRuntime:
         roles: Iterable[str] = ROLES,
         matcher_markets: Iterable[str] | None = None,
         snapshot_every: int = 20_000,
+        lease_ms: int = 10_000,
     ) -> None:
         self.roles = set(roles)
         self.markets = markets
         self.publisher = OutboxPublisher(pool, redis)
         self.matchers = {
-            m: Matcher(pool, redis, m, markets[m].config, snapshot_every=snapshot_every)
+            m: Matcher(
+                pool, redis, m, markets[m].config, snapshot_every=snapshot_every, lease_ms=lease_ms
+            )
             for m in (matcher_markets or markets)
         }
-        self.persister = Persister(pool, redis, markets)
+        self.persister = Persister(pool, redis, markets, lease_ms=lease_ms)
         self.intake = IntakeWorker(pool, redis)
         self._pool = pool
         self._stop = asyncio.Event()
