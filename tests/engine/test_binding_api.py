@@ -290,11 +290,6 @@ def test_out_of_range_integers_raise_and_change_nothing() -> None:
 MAX_LOTS = 10**15
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: trade fees are i64 and clamp silently; a valid 18-decimal quote market "
-    "charges 9.223372036854775807 instead of 150 on a 300000 notional",
-)
 def test_fees_are_exact_on_an_18_decimal_quote() -> None:
     cfg = ordex.MarketConfig(
         "ETH-X", "SPOT", "ETH", "X", tick_size="0.0001", lot_size="0.000001", quote_decimals=18
@@ -316,11 +311,6 @@ def unit_market() -> ordex.MarketConfig:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a level's total quantity is i64 and wraps negative past 9223 orders "
-    "of the maximum size (check_invariants sums in i64 too and does not notice)",
-)
 def test_level_totals_never_wrap() -> None:
     e = ordex.Engine(unit_market())
     events = e.process([ordex.Order(i, 1, "SELL", 100, MAX_LOTS) for i in range(1, 9300)])
@@ -331,11 +321,6 @@ def test_level_totals_never_wrap() -> None:
     assert events[len(events) - 1].qty == resting
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: positions are i64 and wrap, so a long of 9.3e18 lots reads as a short "
-    "(reduce-only orders then work against the wrong side)",
-)
 def test_positions_never_wrap() -> None:
     e = ordex.Engine(unit_market())
     bought = 0

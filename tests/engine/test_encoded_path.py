@@ -188,12 +188,6 @@ def test_json_path_equals_the_typed_api() -> None:
             "MALFORMED_COMMAND",
             0,
             id="array",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="engine bug: the envelope decoder reads a JSON array positionally "
-                "(cmd_id=1, order_id=2, account=3), so the rejection names an order the "
-                "payload never mentioned",
-            ),
         ),
         pytest.param(b'{"type":"teleport"}', "MALFORMED_COMMAND", 0, id="unknown-type"),
         pytest.param(

@@ -55,11 +55,6 @@ def test_notional_of_the_contract_example() -> None:
     assert ordex.notional(CFG, px("65000"), lots("1.25")) == usdc("81250")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="notional() wraps around in i128 for inputs beyond the engine's limits instead of "
-    "refusing them (the margin module has an Overflow error for this)",
-)
 def test_notional_never_wraps_silently() -> None:
     wide = ordex.MarketConfig(
         "W", "PERP", "W", "USD", tick_size="1", lot_size="1", quote_decimals=8

@@ -5,7 +5,7 @@
 //! the last element: almost all activity happens near the top of the book, so inserting or removing
 //! a level there shifts only a few elements, and the best price is a single load.
 
-use crate::types::{AccountId, OrderId, OrderType, Price, Qty, Side, StpMode, TimeInForce};
+use crate::types::{AccountId, OrderId, OrderType, Price, Qty, Side, StpMode, TimeInForce, Total};
 use rustc_hash::FxHashMap;
 
 pub(crate) const NIL: u32 = u32::MAX;
@@ -45,7 +45,7 @@ impl Node {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Level {
     pub price: Price,
-    pub qty: Qty,
+    pub qty: Total,
     pub head: u32,
     pub tail: u32,
     pub count: u32,
@@ -161,13 +161,13 @@ impl Book {
                 node.prev = level.tail;
                 let old_tail = level.tail;
                 level.tail = slot;
-                level.qty += qty;
+                level.qty += Total::from(qty);
                 level.count += 1;
                 self.nodes[old_tail as usize].next = slot;
             }
             Err(i) => {
                 node.prev = NIL;
-                book.levels.insert(i, Level { price, qty, head: slot, tail: slot, count: 1 });
+                book.levels.insert(i, Level { price, qty: Total::from(qty), head: slot, tail: slot, count: 1 });
             }
         }
         self.nodes[slot as usize] = node;
@@ -191,7 +191,7 @@ impl Book {
         };
         if let Ok(i) = book.find(node.price) {
             let level = &mut book.levels[i];
-            level.qty -= node.qty;
+            level.qty -= Total::from(node.qty);
             level.count -= 1;
             if level.count == 0 {
                 book.levels.remove(i);
@@ -218,7 +218,7 @@ impl Book {
         };
         let book = self.side_mut(side);
         if let Ok(i) = book.find(price) {
-            book.levels[i].qty -= by;
+            book.levels[i].qty -= Total::from(by);
         }
     }
 

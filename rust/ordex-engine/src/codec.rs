@@ -127,7 +127,10 @@ fn opt<T>(
 
 /// Decodes one command payload. On failure the error says how to reject it.
 pub fn decode_command(cfg: &MarketConfig, payload: &[u8]) -> Result<(Option<u64>, Command), DecodeError> {
-    let envelope: Envelope = serde_json::from_slice(payload).unwrap_or_default();
+    // Only an object has named envelope fields; serde would also read an array by position.
+    let is_object = payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let envelope: Envelope =
+        if is_object { serde_json::from_slice(payload).unwrap_or_default() } else { Envelope::default() };
     let fail = |reason, detail: String| DecodeError {
         cmd_id: envelope.cmd_id,
         order_id: envelope.order_id.unwrap_or(0),
@@ -274,7 +277,7 @@ pub fn encode_event(cfg: &MarketConfig, cmd_id: Option<u64>, event: &Event, deta
             out,
             ",\"side\":\"{side}\",\"price\":\"{}\",\"qty\":\"{}\",\"orders\":{orders}",
             p(price),
-            q(qty)
+            cfg.lot_size.format(qty)
         ),
     };
     out.push(b'}');
@@ -382,6 +385,8 @@ mod tests {
         assert_eq!(evs[2]["reason"], "QUANTITY_NOT_ALIGNED");
         assert_eq!(evs[3]["reason"], "MALFORMED_COMMAND");
         assert_eq!(evs[5]["reason"], "INVALID_PRICE");
+        // An array is not an envelope: its items are not an order or an account.
+        assert_eq!((evs[6]["order_id"].as_u64(), evs[6].get("cmd_id")), (Some(0), None));
         assert_eq!(e.resting_orders(), 0);
     }
 }

@@ -23,7 +23,7 @@ pub struct Engine {
     pub(crate) client_ids: FxHashMap<(AccountId, ClientOrderId), OrderId>,
     pub(crate) client_id_of: FxHashMap<OrderId, ClientOrderId>,
     /// Net position per account in lots (perpetual markets only; zero entries are removed).
-    pub(crate) positions: FxHashMap<AccountId, Qty>,
+    pub(crate) positions: FxHashMap<AccountId, Total>,
     /// Resting reduce-only orders per account, in arrival order.
     pub(crate) reduce_only: FxHashMap<AccountId, Vec<OrderId>>,
     pub(crate) seq: Seq,
@@ -209,8 +209,9 @@ impl Engine {
     /// Lots an order on `side` may reduce: the opposite position's size, else 0.
     pub(crate) fn reducible(&self, account: AccountId, side: Side) -> Qty {
         let pos = self.positions.get(&account).copied().unwrap_or(0);
-        if pos != 0 && pos.signum() == -side.sign() {
-            pos.abs()
+        if pos != 0 && pos.signum() == -Total::from(side.sign()) {
+            // One order never exceeds MAX_LOTS, however large the position.
+            pos.abs().min(Total::from(MAX_LOTS)) as Qty
         } else {
             0
         }
@@ -330,7 +331,7 @@ impl Engine {
             },
             _ => o.price.unwrap_or(0),
         };
-        if o.tif == TimeInForce::Fok && self.fillable(o.side, limit, account, o.stp, o.qty) < o.qty {
+        if o.tif == TimeInForce::Fok && self.fillable(o.side, limit, account, o.stp, o.qty) < Total::from(o.qty) {
             let remaining = o.qty;
             self.finish(id, account, o.flags, o.expire_at, o.arrival);
             let reason = CancelReason::FokNotFillable;
@@ -392,8 +393,8 @@ impl Engine {
 
     /// Quantity an order could fill right now, stopping once `needed` is reached. Mirrors
     /// `match_order`'s self-trade handling so FOK decides before any fill.
-    fn fillable(&self, side: Side, limit: Price, account: AccountId, stp: StpMode, needed: Qty) -> Qty {
-        let mut total = 0;
+    fn fillable(&self, side: Side, limit: Price, account: AccountId, stp: StpMode, needed: Qty) -> Total {
+        let mut total: Total = 0;
         for level in self.book.side(side.opposite()).iter_best_first() {
             let crosses = match side {
                 Side::Buy => level.price <= limit,
@@ -413,15 +414,15 @@ impl Engine {
                             return total;
                         }
                     } else {
-                        total += n.qty;
-                        if total >= needed {
+                        total += Total::from(n.qty);
+                        if total >= Total::from(needed) {
                             return total;
                         }
                     }
                     s = n.next;
                 }
             }
-            if total >= needed {
+            if total >= Total::from(needed) {
                 return total;
             }
         }
@@ -464,8 +465,8 @@ impl Engine {
                 }
                 let qty = remaining.min(maker_qty);
                 let notional = i128::from(level_price) * i128::from(qty) * self.atoms;
-                let taker_fee = clamp_i64(margin::fee(notional, self.cfg.taker_fee));
-                let maker_fee = clamp_i64(margin::fee(notional, self.cfg.maker_fee));
+                let taker_fee = margin::fee(notional, self.cfg.taker_fee);
+                let maker_fee = margin::fee(notional, self.cfg.maker_fee);
                 let (taker_order_id, taker_account, taker_side) = (o.id, o.account, o.side);
                 self.emit(out, |seq| Event::Trade {
                     seq,
@@ -486,8 +487,8 @@ impl Engine {
                     None => (level_price, level_price),
                 });
                 if perp {
-                    self.add_position(o.account, o.side.sign() * qty);
-                    self.add_position(maker_account, -o.side.sign() * qty);
+                    self.add_position(o.account, Total::from(o.side.sign() * qty));
+                    self.add_position(maker_account, -Total::from(o.side.sign() * qty));
                 }
                 if qty == maker_qty {
                     let node = self.book.remove(slot);
@@ -502,7 +503,7 @@ impl Engine {
         (remaining, false)
     }
 
-    fn add_position(&mut self, account: AccountId, delta: Qty) {
+    fn add_position(&mut self, account: AccountId, delta: Total) {
         let entry = self.positions.entry(account).or_insert(0);
         *entry += delta;
         if *entry == 0 {
@@ -526,8 +527,4 @@ impl Engine {
         let (order_id, account, remaining) = (node.id, node.account, node.qty);
         self.emit(out, |seq| Event::Cancelled { seq, order_id, account, remaining, reason });
     }
-}
-
-fn clamp_i64(v: i128) -> i64 {
-    v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }

@@ -28,7 +28,7 @@ impl Engine {
                 }
             }
             for level in levels {
-                let (mut qty, mut count, mut last_arrival) = (0, 0u32, 0u64);
+                let (mut qty, mut count, mut last_arrival) = (0i128, 0u32, 0u64);
                 let mut slot = level.head;
                 let mut prev = NIL;
                 while slot != NIL {
@@ -43,7 +43,7 @@ impl Engine {
                         return Err(format!("index does not point at order {}", n.id));
                     }
                     last_arrival = n.arrival;
-                    qty += n.qty;
+                    qty += i128::from(n.qty);
                     count += 1;
                     prev = slot;
                     slot = n.next;

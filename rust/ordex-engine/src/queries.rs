@@ -85,7 +85,7 @@ impl Engine {
     }
 
     /// Net position in lots the engine has seen for an account (perpetuals; 0 on spot).
-    pub fn position(&self, account: AccountId) -> Qty {
+    pub fn position(&self, account: AccountId) -> Total {
         self.positions.get(&account).copied().unwrap_or(0)
     }
 

@@ -41,7 +41,7 @@ struct Snapshot {
     mark_price: Option<Price>,
     resting: Vec<RestingOrder>,
     untriggered: Vec<(NewOrder, u64)>,
-    positions: Vec<(AccountId, Qty)>,
+    positions: Vec<(AccountId, Total)>,
 }
 
 /// Why bytes could not be restored into an engine.
@@ -83,7 +83,7 @@ impl Engine {
             })
             .collect();
         let untriggered = self.stops.by_arrival().into_iter().map(|e| (e.order, e.arrival)).collect();
-        let mut positions: Vec<(AccountId, Qty)> = self.positions.iter().map(|(&a, &q)| (a, q)).collect();
+        let mut positions: Vec<(AccountId, Total)> = self.positions.iter().map(|(&a, &q)| (a, q)).collect();
         positions.sort_unstable();
         let snap = Snapshot {
             format: FORMAT,

@@ -11,6 +11,8 @@ pub type Price = i64;
 pub type Qty = i64;
 /// Event sequence number, per market, strictly increasing from 1.
 pub type Seq = u64;
+/// Sums of quantities (level totals, positions): many maximal orders must not overflow them.
+pub type Total = i128;
 
 /// Upper bound for prices in ticks and quantities in lots: keeps `price * qty * atoms_per_unit`
 /// inside i128 for any accepted market configuration.
@@ -323,9 +325,9 @@ pub enum Event {
         price: Price,
         qty: Qty,
         /// Quote atoms the taker pays (rounded up).
-        taker_fee: i64,
+        taker_fee: i128,
         /// Quote atoms the maker pays; negative for a rebate (rounded toward zero).
-        maker_fee: i64,
+        maker_fee: i128,
     },
     Cancelled {
         seq: Seq,
@@ -353,7 +355,7 @@ pub enum Event {
         seq: Seq,
         side: Side,
         price: Price,
-        qty: Qty,
+        qty: Total,
         orders: u32,
     },
 }
@@ -418,6 +420,6 @@ pub struct OrderView {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LevelView {
     pub price: Price,
-    pub qty: Qty,
+    pub qty: Total,
     pub orders: u32,
 }

@@ -107,7 +107,13 @@ fn realized_pnl_is_exact_over_a_position_life() {
 #[case::flat("0", "60000", "0.0001", "0")]
 fn funding(#[case] size: &str, #[case] mark: &str, #[case] rate: &str, #[case] want: &str) {
     let c = btc_perp();
-    let s = if let Some(abs) = size.strip_prefix('-') { -lots(abs) } else if size == "0" { 0 } else { lots(size) };
+    let s = if let Some(abs) = size.strip_prefix('-') {
+        -lots(abs)
+    } else if size == "0" {
+        0
+    } else {
+        lots(size)
+    };
     assert_eq!(funding_payment(&c, s, px(mark), Rate::parse(rate).unwrap()), usdc(want));
 }
 
@@ -166,7 +172,14 @@ fn worst_case_order_margin() {
 #[test]
 fn risk_check_accepts_exactly_what_is_affordable() {
     let c = btc_perp();
-    let flat = [Exposure { market: &c, position: Position::default(), mark: px("65000"), open_buy: 0, open_sell: 0, leverage: 10 }];
+    let flat = [Exposure {
+        market: &c,
+        position: Position::default(),
+        mark: px("65000"),
+        open_buy: 0,
+        open_sell: 0,
+        leverage: 10,
+    }];
     let order = |qty| OrderIntent { market_index: 0, side: Side::Buy, qty, price: px("65000") };
     // 1 BTC at 10x: 6500 margin + 32.5 taker fee.
     let ok = risk_check(usdc("10000"), &flat, order(lots("1"))).unwrap();

@@ -159,7 +159,7 @@ proptest! {
                 last_seq = ev.seq();
             }
             out.clear();
-            let net: i64 = (0..4).map(|a| e.position(a)).sum();
+            let net: i128 = (0..4).map(|a| e.position(a)).sum();
             prop_assert_eq!(net, 0);
         }
     }

@@ -329,7 +329,15 @@ fn amend_across_the_spread_trades() {
     );
 }
 
-fn stop(id: u64, account: u64, order_type: OrderType, side: Side, trigger: i64, price: Option<i64>, qty: i64) -> NewOrder {
+fn stop(
+    id: u64,
+    account: u64,
+    order_type: OrderType,
+    side: Side,
+    trigger: i64,
+    price: Option<i64>,
+    qty: i64,
+) -> NewOrder {
     let tif = if order_type.has_limit_price() { TimeInForce::Gtc } else { TimeInForce::Ioc };
     NewOrder { order_type, trigger_price: Some(trigger), price, ..lim(id, account, side, 0, qty).with_tif(tif) }
 }
@@ -500,4 +508,45 @@ fn snapshot_round_trip_is_exact() {
     assert_eq!(restored.order(3), e.order(3));
     assert!(Engine::restore(b"garbage").is_err());
     assert!(Engine::restore(&[]).is_err());
+}
+
+#[test]
+fn fees_of_an_eighteen_decimal_quote_are_exact() {
+    // 300000 quote at 18 decimals is 3e23 atoms: beyond i64, and the fee must not be clamped.
+    let mut cfg = MarketConfig::builder("X-WETH", MarketKind::Spot, "X", "WETH")
+        .with_tick_size("0.0001")
+        .unwrap()
+        .with_lot_size("0.000001")
+        .unwrap();
+    cfg.quote_decimals = 18;
+    let mut e = Engine::new(cfg.clone()).unwrap();
+    let (p, q) = (cfg.price_ticks("3000").unwrap(), cfg.qty_lots("100").unwrap());
+    place(&mut e, sell(1, 1, p, q));
+    let evs = place(&mut e, buy(2, 2, p, q));
+    let fee = evs.iter().find_map(|e| match *e {
+        Event::Trade { taker_fee, .. } => Some(taker_fee),
+        _ => None,
+    });
+    assert_eq!(fee, Some(cfg.quote_atoms("150").unwrap()));
+}
+
+#[test]
+fn level_totals_and_positions_do_not_overflow() {
+    let mut e = perp();
+    let n = 9_300; // 9300 * 10^15 > i64::MAX
+    let mut out = Vec::new();
+    for i in 0..n {
+        e.process(&Command::Place(sell(i + 1, 1, 100, MAX_LOTS)), &mut out);
+    }
+    let total = i128::from(MAX_LOTS) * i128::from(n as i64);
+    assert_eq!(e.best_ask().unwrap().qty, total);
+    for i in 0..n {
+        e.process(&Command::Place(buy(100_000 + i, 2, 100, MAX_LOTS)), &mut out);
+    }
+    e.check_invariants().unwrap();
+    assert_eq!(e.position(2), total);
+    assert_eq!(e.position(1), -total);
+    // A reduce-only sell is clipped to one order's maximum, never wrapped.
+    let evs = place(&mut e, NewOrder { reduce_only: true, ..sell(500_000, 2, 200, MAX_LOTS) });
+    assert_eq!(kinds(&evs)[0], "accepted");
 }

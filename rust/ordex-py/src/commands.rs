@@ -43,9 +43,10 @@ pub fn new_order(
         other => parse_choice("stp", other, StpMode::parse, StpMode::ALL, StpMode::as_str)?,
     };
     let client_order_id = match client_order_id {
-        Some(s) => Some(ClientOrderId::new(s).ok_or_else(|| {
-            PyValueError::new_err("client_order_id must be 1 to 36 printable ASCII characters")
-        })?),
+        Some(s) => Some(
+            ClientOrderId::new(s)
+                .ok_or_else(|| PyValueError::new_err("client_order_id must be 1 to 36 printable ASCII characters"))?,
+        ),
         None => None,
     };
     Ok(NewOrder {

@@ -10,7 +10,7 @@ use ordex_engine::{Command, Engine, Event};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
-type Level = (i64, i64, u32);
+type Level = (i64, i128, u32);
 
 #[pyclass(name = "Engine", module = "ordex._engine")]
 pub struct PyEngine {
@@ -159,7 +159,7 @@ impl PyEngine {
     }
 
     /// Net position in lots (perpetual markets).
-    fn position(&self, account: u64) -> i64 {
+    fn position(&self, account: u64) -> i128 {
         self.inner.position(account)
     }
 

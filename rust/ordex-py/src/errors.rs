@@ -9,11 +9,26 @@ use pyo3::prelude::*;
 
 create_exception!(ordex._engine, OrdexError, PyException, "Base class of every ordex engine error.");
 create_exception!(ordex._engine, InvalidConfigError, OrdexError, "A market configuration was refused.");
-create_exception!(ordex._engine, DecimalFormatError, OrdexError, "A decimal string is malformed, negative or too long.");
-create_exception!(ordex._engine, NotAlignedError, DecimalFormatError, "A price or quantity is not a whole number of ticks or lots.");
+create_exception!(
+    ordex._engine,
+    DecimalFormatError,
+    OrdexError,
+    "A decimal string is malformed, negative or too long."
+);
+create_exception!(
+    ordex._engine,
+    NotAlignedError,
+    DecimalFormatError,
+    "A price or quantity is not a whole number of ticks or lots."
+);
 create_exception!(ordex._engine, SnapshotFormatError, OrdexError, "Snapshot bytes could not be restored.");
 create_exception!(ordex._engine, MarginComputationError, OrdexError, "A margin computation was refused.");
-create_exception!(ordex._engine, InsufficientMarginError, MarginComputationError, "The account cannot afford the order; `args` are (message, required, available).");
+create_exception!(
+    ordex._engine,
+    InsufficientMarginError,
+    MarginComputationError,
+    "The account cannot afford the order; `args` are (message, required, available)."
+);
 create_exception!(ordex._engine, InvalidLeverageError, MarginComputationError, "Leverage outside 1..=max_leverage.");
 create_exception!(ordex._engine, InvalidCommandError, OrdexError, "A command object could not be understood.");
 
@@ -51,7 +66,9 @@ impl From<BindingError> for PyErr {
             BindingError::Decimal { what, input, error } => {
                 let msg = match (what, &error) {
                     ("price", DecimalError::NotAligned) => format!("price {input:?} is not a whole number of ticks"),
-                    ("quantity", DecimalError::NotAligned) => format!("quantity {input:?} is not a whole number of lots"),
+                    ("quantity", DecimalError::NotAligned) => {
+                        format!("quantity {input:?} is not a whole number of lots")
+                    }
                     _ => format!("{what} {input:?}: {error}"),
                 };
                 match error {
@@ -67,9 +84,7 @@ impl From<BindingError> for PyErr {
                     InsufficientMarginError::new_err((e.to_string(), required, available))
                 }
                 MarginError::InvalidLeverage => InvalidLeverageError::new_err(e.to_string()),
-                MarginError::Overflow | MarginError::WrongMarketKind => {
-                    MarginComputationError::new_err(e.to_string())
-                }
+                MarginError::Overflow | MarginError::WrongMarketKind => MarginComputationError::new_err(e.to_string()),
             },
             BindingError::Command(msg) => InvalidCommandError::new_err(msg),
         }
@@ -77,7 +92,13 @@ impl From<BindingError> for PyErr {
 }
 
 /// Parses a wire enum spelling (`"BUY"`, `"GTC"`, ...) or raises `ValueError` listing the choices.
-pub fn parse_choice<T: Copy>(name: &str, s: &str, parse: fn(&str) -> Option<T>, all: &[T], show: fn(T) -> &'static str) -> PyResult<T> {
+pub fn parse_choice<T: Copy>(
+    name: &str,
+    s: &str,
+    parse: fn(&str) -> Option<T>,
+    all: &[T],
+    show: fn(T) -> &'static str,
+) -> PyResult<T> {
     parse(s).ok_or_else(|| {
         let choices: Vec<&str> = all.iter().map(|&v| show(v)).collect();
         PyValueError::new_err(format!("{name} must be one of {}, not {s:?}", choices.join(", ")))

@@ -75,12 +75,12 @@ impl PyEvent {
     }
     /// Lots: order quantity (accepted), trade quantity, new open quantity (amended), level total.
     #[getter]
-    fn qty(&self) -> Option<i64> {
+    fn qty(&self) -> Option<i128> {
         match self.inner {
-            Event::Accepted { qty, .. }
-            | Event::Trade { qty, .. }
-            | Event::Amended { qty, .. }
-            | Event::BookDelta { qty, .. } => Some(qty),
+            Event::Accepted { qty, .. } | Event::Trade { qty, .. } | Event::Amended { qty, .. } => {
+                Some(i128::from(qty))
+            }
+            Event::BookDelta { qty, .. } => Some(qty),
             _ => None,
         }
     }
@@ -138,7 +138,7 @@ impl PyEvent {
     }
     /// Quote atoms.
     #[getter]
-    fn taker_fee(&self) -> Option<i64> {
+    fn taker_fee(&self) -> Option<i128> {
         match self.inner {
             Event::Trade { taker_fee, .. } => Some(taker_fee),
             _ => None,
@@ -146,7 +146,7 @@ impl PyEvent {
     }
     /// Quote atoms; negative for a rebate.
     #[getter]
-    fn maker_fee(&self) -> Option<i64> {
+    fn maker_fee(&self) -> Option<i128> {
         match self.inner {
             Event::Trade { maker_fee, .. } => Some(maker_fee),
             _ => None,

@@ -5,7 +5,7 @@ use crate::config::PyMarketConfig;
 use crate::errors::BindingError;
 use crate::events::side_of;
 use ordex_engine::margin::{self as m, Exposure, OrderIntent, Position};
-use ordex_engine::Rate;
+use ordex_engine::{Rate, MAX_LOTS, MAX_TICKS};
 use pyo3::prelude::*;
 
 fn parse_rate(s: &str) -> Result<Rate, BindingError> {
@@ -29,9 +29,25 @@ pub struct PyExposure {
 impl PyExposure {
     #[new]
     #[pyo3(signature = (config, size, cost, mark, *, open_buy = 0, open_sell = 0, leverage = 1))]
-    fn new(config: PyMarketConfig, size: i64, cost: i128, mark: i64, open_buy: i64, open_sell: i64, leverage: u32) -> Self {
+    fn new(
+        config: PyMarketConfig,
+        size: i64,
+        cost: i128,
+        mark: i64,
+        open_buy: i64,
+        open_sell: i64,
+        leverage: u32,
+    ) -> Self {
         PyExposure { config, size, cost, mark, open_buy, open_sell, leverage }
     }
+}
+
+/// Prices and sizes past the engine's limits would overflow the 128-bit products.
+fn bounded(price: i64, qty: i64) -> Result<(), BindingError> {
+    if price.unsigned_abs() > MAX_TICKS as u64 || qty.unsigned_abs() > MAX_LOTS as u64 {
+        return Err(BindingError::Margin(m::MarginError::Overflow));
+    }
+    Ok(())
 }
 
 fn to_exposures(items: &[PyExposure]) -> Vec<Exposure<'_>> {
@@ -49,8 +65,9 @@ fn to_exposures(items: &[PyExposure]) -> Vec<Exposure<'_>> {
 }
 
 #[pyfunction]
-fn notional(config: &PyMarketConfig, price: i64, qty: i64) -> i128 {
-    m::notional(&config.inner, price, qty)
+fn notional(config: &PyMarketConfig, price: i64, qty: i64) -> PyResult<i128> {
+    bounded(price, qty)?;
+    Ok(m::notional(&config.inner, price, qty))
 }
 
 /// Fee on a notional: charged fees round up, rebates (negative rates) toward zero.
@@ -61,12 +78,14 @@ fn fee(notional: i128, rate: &str) -> PyResult<i128> {
 
 #[pyfunction]
 fn initial_margin(config: &PyMarketConfig, size: i64, mark: i64, leverage: u32) -> PyResult<i128> {
+    bounded(mark, size)?;
     Ok(m::initial_margin(&config.inner, size, mark, leverage).map_err(BindingError::from)?)
 }
 
 #[pyfunction]
-fn maintenance_margin(config: &PyMarketConfig, size: i64, mark: i64) -> i128 {
-    m::maintenance_margin(&config.inner, size, mark)
+fn maintenance_margin(config: &PyMarketConfig, size: i64, mark: i64) -> PyResult<i128> {
+    bounded(mark, size)?;
+    Ok(m::maintenance_margin(&config.inner, size, mark))
 }
 
 #[pyfunction]
@@ -78,18 +97,30 @@ fn open_orders_margin(
     mark: i64,
     leverage: u32,
 ) -> PyResult<i128> {
-    Ok(m::open_orders_margin(&config.inner, size, open_buy, open_sell, mark, leverage)
-        .map_err(BindingError::from)?)
+    bounded(mark, size)?;
+    bounded(mark, open_buy)?;
+    bounded(mark, open_sell)?;
+    Ok(m::open_orders_margin(&config.inner, size, open_buy, open_sell, mark, leverage).map_err(BindingError::from)?)
 }
 
 #[pyfunction]
-fn unrealized_pnl(config: &PyMarketConfig, size: i64, cost: i128, mark: i64) -> i128 {
-    m::unrealized_pnl(&config.inner, size, cost, mark)
+fn unrealized_pnl(config: &PyMarketConfig, size: i64, cost: i128, mark: i64) -> PyResult<i128> {
+    bounded(mark, size)?;
+    Ok(m::unrealized_pnl(&config.inner, size, cost, mark))
 }
 
 /// Applies a fill to a position `(size, cost)`: returns `(size, cost, realized_pnl, closed_lots)`.
 #[pyfunction]
-fn apply_fill(config: &PyMarketConfig, size: i64, cost: i128, side: &str, price: i64, qty: i64) -> PyResult<(i64, i128, i128, i64)> {
+fn apply_fill(
+    config: &PyMarketConfig,
+    size: i64,
+    cost: i128,
+    side: &str,
+    price: i64,
+    qty: i64,
+) -> PyResult<(i64, i128, i128, i64)> {
+    bounded(price, size)?;
+    bounded(price, qty)?;
     let out = m::apply_fill(&config.inner, Position { size, cost }, side_of(side)?, price, qty);
     Ok((out.position.size, out.position.cost, out.realized_pnl, out.closed))
 }
@@ -97,6 +128,7 @@ fn apply_fill(config: &PyMarketConfig, size: i64, cost: i128, side: &str, price:
 /// Funding for one interval from the account's view (negative: the account pays).
 #[pyfunction]
 fn funding_payment(config: &PyMarketConfig, size: i64, mark: i64, rate: &str) -> PyResult<i128> {
+    bounded(mark, size)?;
     Ok(m::funding_payment(&config.inner, size, mark, parse_rate(rate)?))
 }
 
@@ -135,6 +167,10 @@ fn risk_check(
     qty: i64,
     price: i64,
 ) -> PyResult<(i128, i128)> {
+    if market_index >= exposures.len() {
+        return Err(pyo3::exceptions::PyIndexError::new_err("market_index is not an index of exposures"));
+    }
+    bounded(price, qty)?;
     let intent = OrderIntent { market_index, side: side_of(side)?, qty, price };
     let out = m::risk_check(collateral, &to_exposures(&exposures), intent).map_err(BindingError::from)?;
     Ok((out.required, out.available))
@@ -143,6 +179,7 @@ fn risk_check(
 /// Spot hold: quote atoms for a buy (notional + taker fee), lots for a sell.
 #[pyfunction]
 fn spot_hold(config: &PyMarketConfig, side: &str, price: i64, qty: i64) -> PyResult<i128> {
+    bounded(price, qty)?;
     Ok(m::spot_hold(&config.inner, side_of(side)?, price, qty))
 }
 
