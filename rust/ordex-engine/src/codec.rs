@@ -256,8 +256,8 @@ pub fn encode_event(cfg: &MarketConfig, cmd_id: Option<u64>, event: &Event, deta
             ",\"taker_order_id\":{taker_order_id},\"taker_account\":{taker_account},\"maker_order_id\":{maker_order_id},\"maker_account\":{maker_account},\"taker_side\":\"{taker_side}\",\"price\":\"{}\",\"qty\":\"{}\",\"taker_fee\":\"{}\",\"maker_fee\":\"{}\"",
             p(price),
             q(qty),
-            cfg.format_quote(i128::from(taker_fee)),
-            cfg.format_quote(i128::from(maker_fee))
+            cfg.format_quote(taker_fee),
+            cfg.format_quote(maker_fee)
         ),
         Event::Cancelled { order_id, account, remaining, reason, .. } => write!(
             out,
