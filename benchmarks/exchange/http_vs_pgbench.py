@@ -1,0 +1,295 @@
+"""HTTP `POST /orders` under wrk, next to pgbench running the same transaction on the same
+PostgreSQL, with the same number of client connections.
+
+`ordex serve` runs for real (granian, one API worker process, loopback) with DATABASE_URL and
+REDIS_URL pointing at this benchmark's servers, so it starts none, and ORDEX_RUN_WORKERS=0: only
+the intake path is measured (the outbox fills up, nothing consumes it). Users register through
+`POST /auth/register` and deposit through `POST /deposits`; wrk then sends non-crossing limit
+buys on BTC-USDC for a fixed time, each connection cycling through all the users' bearer tokens,
+so requests spread over many balance rows instead of queueing on one row lock.
+
+pgbench (the one the pgserver wheel ships, matching the server) runs a custom script with the
+statements `submit_order` sends for such an order: upsert and lock the balance row, raise `held`,
+insert the order, insert the outbox row (cmd_id drawn from the sequence), `pg_notify`, in one
+transaction, over the same accounts, `-M prepared` as asyncpg prepares. The ratio is HTTP orders
+per second over pgbench transactions per second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from benchmarks.exchange.servers import BIN_DIR, Servers, embedded_servers, percentile, row
+from ordex.embedded import free_port
+
+FULL_SECONDS, QUICK_SECONDS = 15, 3
+CONNECTIONS = 16
+USERS = 64
+TARGET_RATIO = 0.6
+ORDER = {
+    "marketId": "BTC-USDC",
+    "side": "BUY",
+    "type": "LIMIT",
+    "quantity": "0.001",
+    "price": "100",
+}
+HOLD = "0.10005"
+PLACE_COMMAND = {
+    "type": "place", "order_id": 1, "account": 2, "side": "BUY", "order_type": "LIMIT",
+    "time_in_force": "GTC", "price": "100", "qty": "0.001", "post_only": False,
+    "reduce_only": False, "stp": "NONE",
+}  # fmt: skip  # 0.001 BTC at 100 USDC plus the 0.05% taker fee
+
+WRK_SCRIPT = """
+local tokens = {%(tokens)s}
+local body = '%(body)s'
+local counter = 0
+local offset = 0
+local thread_count = 0
+
+function setup(thread)
+  thread:set("offset", thread_count * 7)
+  thread_count = thread_count + 1
+end
+
+function request()
+  counter = counter + 1
+  local token = tokens[((counter + offset) %% #tokens) + 1]
+  return wrk.format("POST", "/orders", {
+    ["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. token,
+  }, body)
+end
+
+function done(summary, latency, requests)
+  io.write(string.format(
+    'WRKJSON {"requests": %%d, "duration_us": %%d, "errors_status": %%d, "errors_other": %%d,'
+    .. ' "p50_us": %%d, "p99_us": %%d, "mean_us": %%f}\\n',
+    summary.requests, summary.duration, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), latency.mean))
+end
+"""
+
+PGBENCH_SCRIPT = """
+\\set account %(first)d + %(step)d * random(0, %(count)d - 1)
+BEGIN;
+INSERT INTO balances (account_id, asset) VALUES (:account, 'USDC') ON CONFLICT (account_id, asset) DO NOTHING;
+SELECT account_id, asset, total, held, updated_at FROM balances WHERE account_id = :account AND asset = 'USDC' FOR UPDATE;
+UPDATE balances SET held = held + %(hold)s, updated_at = now() WHERE account_id = :account AND asset = 'USDC';
+INSERT INTO orders (account_id, market_id, venue, side, type, time_in_force, price, trigger_price, quantity, client_order_id, reduce_only, post_only, leverage, hold_asset, hold_amount) VALUES (:account, 'BTC-USDC', 'EXCHANGE', 'BUY', 'LIMIT', 'GTC', 100, NULL, 0.001, NULL, false, false, NULL, 'USDC', %(hold)s) RETURNING id, account_id, market_id, venue, side, type, time_in_force, price, trigger_price, quantity, filled_quantity, average_price, status, reject_reason, cancel_reason, client_order_id, reduce_only, post_only, leverage, hold_asset, hold_amount, hold_released, created_at, updated_at;
+INSERT INTO outbox (id, market_id, kind, payload) OVERRIDING SYSTEM VALUE SELECT n.id, 'BTC-USDC', 'order.created', '%(payload)s'::jsonb || jsonb_build_object('cmd_id', n.id) FROM (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id) AS n RETURNING id, payload::text AS payload;
+SELECT pg_notify('outbox', 'BTC-USDC');
+END;
+"""
+
+
+def pgbench_binary() -> str:
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    bundled = Path(POSTGRES_BIN_PATH) / "pgbench"
+    found = str(bundled) if bundled.exists() else shutil.which("pgbench")
+    if found is None:
+        raise RuntimeError("pgbench not found (pgserver wheel or postgresql-client)")
+    return found
+
+
+def start_api(servers: Servers, port: int) -> subprocess.Popen[bytes]:
+    env = servers.env(
+        ORDEX_RUN_WORKERS="0",
+        PORT=str(port),
+        ORDEX_WORKERS="1",
+        REGISTRATION_MODE="open",
+        REGISTER_RATE_LIMIT="100000",
+        LOGIN_RATE_LIMIT="100000",
+        # Registration is setup, not what is measured: the cheapest argon2 parameters.
+        ARGON2_TIME_COST="1",
+        ARGON2_MEMORY_KIB="8",
+        ARGON2_PARALLELISM="1",
+        DB_POOL_MAX=str(CONNECTIONS),
+        JWT_SECRET="bench-secret-" + "x" * 32,
+    )
+    log = (servers.home / "api.log").open("ab")
+    return subprocess.Popen(
+        [str(BIN_DIR / "ordex"), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+async def wait_for_api(base: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    async with httpx.AsyncClient(base_url=base) as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError("ordex serve exited")
+            try:
+                if (await client.get("/markets")).status_code in (200, 401):
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise TimeoutError("ordex serve did not answer")
+
+
+async def register_traders(base: str, count: int) -> list[str]:
+    """Bearer tokens of `count` funded users (registered and deposited through the API)."""
+    tokens: list[str] = []
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for i in range(count):
+            email = f"http{i}@bench.example"
+            credentials = {"email": email, "password": "bench-password"}
+            registered = await client.post("/auth/register", json=credentials)
+            assert registered.status_code == 201, registered.text
+            reply = await client.post("/auth/login", json=credentials)
+            assert reply.status_code == 200, reply.text
+            token = reply.json()["token"]
+            client.cookies.clear()
+            headers = {"Authorization": f"Bearer {token}"}
+            funded = await client.post(
+                "/deposits", json={"asset": "USDC", "amount": "100000000"}, headers=headers
+            )
+            assert funded.status_code == 200, funded.text
+            # One order first: the trading account exists and this connection's statements
+            # are prepared before the clock runs.
+            placed = await client.post("/orders", json=ORDER, headers=headers)
+            assert placed.status_code == 202, placed.text
+            tokens.append(token)
+    return tokens
+
+
+def run_wrk(base: str, tokens: list[str], seconds: int, work: Path) -> dict[str, Any]:
+    script = work / "orders.lua"
+    script.write_text(
+        WRK_SCRIPT % {"tokens": ", ".join(f'"{t}"' for t in tokens), "body": json.dumps(ORDER)}
+    )
+    result = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds}s", "-s", str(script), base],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(x for x in result.stdout.splitlines() if x.startswith("WRKJSON "))
+    stats: dict[str, Any] = json.loads(line.removeprefix("WRKJSON "))
+    return stats
+
+
+def run_pgbench(servers: Servers, accounts: list[int], seconds: int, work: Path) -> dict[str, Any]:
+    script = work / "intake.sql"
+    # A space after every colon: pgbench would take `:false` for a variable.
+    payload = json.dumps(PLACE_COMMAND)
+    step = (accounts[-1] - accounts[0]) // max(1, len(accounts) - 1)
+    if accounts != list(range(accounts[0], accounts[-1] + 1, step or 1)):
+        raise RuntimeError(f"account ids are not evenly spaced: {accounts}")
+    script.write_text(
+        PGBENCH_SCRIPT
+        % {
+            "first": accounts[0],
+            "step": step,
+            "count": len(accounts),
+            "hold": HOLD,
+            "payload": payload,
+        }
+    )
+    logs = work / "pgbench-log"
+    logs.mkdir()
+    command = [
+        pgbench_binary(), "-n", "-M", "prepared", "-c", str(CONNECTIONS), "-j", "2",
+        "-T", str(seconds), "-f", str(script), "-l", "--log-prefix", str(logs / "tx"),
+        "-h", servers.socket_dir, "-U", "postgres", "ordex",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=work)
+    if result.returncode != 0:
+        raise RuntimeError(f"pgbench failed: {result.stderr[-2000:]}")
+    tps = next(
+        float(x.split("=")[1].split()[0]) for x in result.stdout.splitlines() if x.startswith("tps")
+    )
+    latencies = sorted(
+        int(line.split()[2]) / 1000
+        for path in logs.iterdir()
+        for line in path.read_text().splitlines()
+        if line.strip()
+    )
+    return {
+        "tps": tps,
+        "transactions": len(latencies),
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+    }
+
+
+async def measure(quick: bool) -> list[dict[str, Any]]:
+    seconds = QUICK_SECONDS if quick else FULL_SECONDS
+    users = 8 if quick else USERS
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk not found: apt-get install -y wrk")
+    with embedded_servers("http") as servers:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        api = start_api(servers, port)
+        try:
+            await wait_for_api(base, api)
+            tokens = await register_traders(base, users)
+            wrk = await asyncio.to_thread(run_wrk, base, tokens, seconds, servers.home)
+        finally:
+            api.send_signal(signal.SIGTERM)
+            try:
+                api.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.kill(api.pid, signal.SIGKILL)
+                api.wait()
+        # The same accounts, the API no longer running.
+        conn = await asyncpg.connect(servers.database_url)
+        try:
+            accounts = [
+                r["id"]
+                for r in await conn.fetch(
+                    "SELECT id FROM trading_accounts WHERE kind = 'USER' ORDER BY id"
+                )
+            ]
+        finally:
+            await conn.close()
+        pgbench = await asyncio.to_thread(run_pgbench, servers, accounts, seconds, servers.home)
+    http_rate = wrk["requests"] / (wrk["duration_us"] / 1e6)
+    ratio = http_rate / pgbench["tps"]
+    failed = wrk["errors_status"] + wrk["errors_other"]
+    common = {"connections": CONNECTIONS, "seconds": seconds, "users": users}
+    return [
+        row(
+            "HTTP POST /orders (wrk)",
+            http_rate,
+            "orders/s",
+            f">= {TARGET_RATIO} x pgbench",
+            ratio >= TARGET_RATIO and failed == 0,
+            ratio,
+            p50_ms=wrk["p50_us"] / 1000,
+            p99_ms=wrk["p99_us"] / 1000,
+            failed=failed,
+            **common,
+        ),
+        row("HTTP POST /orders p50", wrk["p50_us"] / 1000, "ms", "(reported)", None),
+        row("HTTP POST /orders p99", wrk["p99_us"] / 1000, "ms", "(reported)", None),
+        row(
+            "pgbench, same transaction",
+            pgbench["tps"],
+            "tx/s",
+            "(peer)",
+            None,
+            p50_ms=pgbench["p50_ms"],
+            p99_ms=pgbench["p99_ms"],
+            **common,
+        ),
+    ]
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    return asyncio.run(measure(quick))
