@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 import ordex
 from ordex.workers.runtime import ExchangeRuntime, load_markets
-from ordex.workers.settlement import MarketInfo, plain
+from ordex.workers.settlement import MarketInfo
 
 _emails = itertools.count(1)
 
@@ -179,4 +179,4 @@ async def pipeline(database_url: str, redis_url: str) -> AsyncIterator[Pipeline]
         await pool.close()
 
 
-__all__ = ["Pipeline", "plain"]
+__all__ = ["Pipeline"]

@@ -12,46 +12,25 @@ from typing import Any
 import asyncpg
 from redis.asyncio import Redis
 
-import ordex
 from ordex.db import outbox_publishing
+from ordex.db.types import Connection
 from ordex.logging import get_logger
+from ordex.services.markets import MarketRegistry
 from ordex.workers.intake import IntakeWorker
 from ordex.workers.matcher import Matcher
 from ordex.workers.outbox import OutboxPublisher
 from ordex.workers.persister import Persister
-from ordex.workers.settlement import MarketInfo, plain
+from ordex.workers.settlement import MarketInfo
 
 log = get_logger(__name__)
 
 ROLES = ("intake", "outbox", "matcher", "persister")
 
 
-async def load_markets(conn: asyncpg.Connection | Any) -> dict[str, MarketInfo]:
-    """Every market as the engine configures it (rates and sizes as exact decimal strings)."""
-    rows = await conn.fetch("SELECT * FROM markets ORDER BY id")
-    markets: dict[str, MarketInfo] = {}
-    for r in rows:
-        perp = r["kind"] == "PERP"
-        config = ordex.MarketConfig(
-            r["id"],
-            r["kind"],
-            r["base_asset"],
-            r["quote_asset"],
-            tick_size=plain(r["tick_size"]),
-            lot_size=plain(r["lot_size"]),
-            quote_decimals=r["quote_decimals"],
-            min_qty=plain(r["min_quantity"]),
-            price_band=plain(r["price_band"]),
-            maker_fee=plain(r["maker_fee_rate"]),
-            taker_fee=plain(r["taker_fee_rate"]),
-            initial_margin=plain(r["initial_margin_rate"]) if perp else None,
-            maintenance_margin=plain(r["maintenance_margin_rate"]) if perp else None,
-            max_leverage=r["max_leverage"],
-            funding_rate_cap=plain(r["funding_rate_cap"]) if perp else None,
-            funding_interval_hours=r["funding_interval_hours"],
-        )
-        markets[r["id"]] = MarketInfo.of(r["id"], config)
-    return markets
+async def load_markets(conn: Connection) -> dict[str, MarketInfo]:
+    """Every market as the engine configures it."""
+    registry = await MarketRegistry.load(conn)
+    return {m.id: MarketInfo.of(m.id, m.config) for m in registry.markets}
 
 
 class ExchangeRuntime:

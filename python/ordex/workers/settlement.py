@@ -13,16 +13,12 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any, Literal, cast
 
 import ordex
+from ordex.services.markets import plain
 
 HOUSE_ACCOUNT = 1
 LIVE = frozenset({"PENDING", "OPEN", "PARTIALLY_FILLED", "UNTRIGGERED"})
 CONDITIONAL = frozenset({"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"})
 ZERO = Decimal(0)
-
-
-def plain(value: Decimal) -> str:
-    """A Decimal as a plain decimal string (never exponent notation), as the engine parses it."""
-    return format(value, "f")
 
 
 @dataclass(frozen=True, slots=True)
