@@ -134,7 +134,7 @@ async def test_matcher_recovers_from_snapshot_and_replay_without_duplicates(
     try:
         for i in range(6):
             await pipeline.place(seller, market, "SELL", str(100 + i), "0.5")
-        await runtime.publisher.publish_all()
+        await runtime.publisher.publish_all(wait=True)
         first = Matcher(
             pipeline.pool, pipeline.redis, market, pipeline.markets[market].config, clock_ms=0
         )
@@ -143,7 +143,7 @@ async def test_matcher_recovers_from_snapshot_and_replay_without_duplicates(
         await first.snapshot()
         for i in range(4):
             await pipeline.place(buyer, market, "BUY", str(103 + i), "0.3")
-        await runtime.publisher.publish_all()
+        await runtime.publisher.publish_all(wait=True)
         await first.step(block_ms=10)
         events_before = await pipeline.redis.xlen(events_stream(market))
         # Republish a command (a publisher crash between XADD and marking it published).

@@ -20,6 +20,11 @@ async def try_lock(conn: Connection) -> bool:
     return locked
 
 
+async def lock(conn: Connection) -> None:
+    """Like `try_lock`, but waits for the publisher that holds it to commit."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ordex.outbox'))")
+
+
 async def unpublished(conn: Connection, limit: int) -> list[OutboxRow]:
     rows = await conn.fetch(
         "SELECT id, market_id, payload::text AS payload FROM outbox"

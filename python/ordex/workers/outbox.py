@@ -33,10 +33,13 @@ class OutboxPublisher:
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
 
-    async def publish_once(self) -> int:
-        """Publishes one batch; returns how many rows it moved (0 when idle or another publisher runs)."""
+    async def publish_once(self, wait: bool = False) -> int:
+        """Publishes one batch; returns how many rows it moved. Without `wait`, returns 0 at once
+        while another publisher holds the lock."""
         async with self._pool.acquire() as conn, conn.transaction():
-            if not await outbox_publishing.try_lock(conn):
+            if wait:
+                await outbox_publishing.lock(conn)
+            elif not await outbox_publishing.try_lock(conn):
                 return 0
             rows = await outbox_publishing.unpublished(conn, self._batch_size)
             if not rows:
@@ -48,9 +51,11 @@ class OutboxPublisher:
             await outbox_publishing.mark_published(conn, [row.id for row in rows])
             return len(rows)
 
-    async def publish_all(self) -> int:
+    async def publish_all(self, wait: bool = False) -> int:
+        """Publishes until nothing is pending; with `wait`, also rows another publisher was busy
+        with when this call started are published (by it or by this call) before returning."""
         total = 0
-        while moved := await self.publish_once():
+        while moved := await self.publish_once(wait):
             total += moved
         return total
 
