@@ -21,7 +21,8 @@ from redis.asyncio import Redis
 from ordex.api.deps import get_principal
 from ordex.api.errors import BodySizeLimitMiddleware, error_response, install_error_handlers
 from ordex.api.middleware import AccessLogMiddleware
-from ordex.api.realtime.lifecycle import close_market_data
+from ordex.api.realtime.mount import RealtimeMount
+from ordex.api.realtime.runtime import RealtimeRuntime
 from ordex.api.routes import (
     accounts,
     admin,
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await close_market_data(app)
+            await app.state.realtime.close()
             if app.state.exchange_runtime is not None:
                 await app.state.exchange_runtime.stop()
             await app.state.redis.aclose()
@@ -137,6 +138,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(
         app, endpoint="/metrics", include_in_schema=False
     )
+    # Socket.IO at /socket.io and the WebSocket at /api/v1/ws, on the same port as the API.
+    app.state.realtime = RealtimeRuntime(app, settings, redis_url)
+    app.add_middleware(RealtimeMount, server=app.state.realtime.sio)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.access_log:
         app.add_middleware(AccessLogMiddleware)
