@@ -31,17 +31,18 @@ async def lock_balance(conn: Connection, account_id: int, asset: str) -> Balance
     Every order of an account that holds this asset takes this lock, so their holds are applied
     one after another and can never overdraw the balance.
     """
-    await conn.execute(
-        """
-        INSERT INTO balances (account_id, asset) VALUES ($1, $2)
-        ON CONFLICT (account_id, asset) DO NOTHING
-        """,
-        account_id, asset,
-    )  # fmt: skip
-    record = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM balances WHERE account_id = $1 AND asset = $2 FOR UPDATE",
-        account_id, asset,
-    )  # fmt: skip
+    locking = f"SELECT {_COLUMNS} FROM balances WHERE account_id = $1 AND asset = $2 FOR UPDATE"
+    # The row almost always exists: one round trip then, the insert only for a first use.
+    record = await conn.fetchrow(locking, account_id, asset)
+    if record is None:
+        await conn.execute(
+            """
+            INSERT INTO balances (account_id, asset) VALUES ($1, $2)
+            ON CONFLICT (account_id, asset) DO NOTHING
+            """,
+            account_id, asset,
+        )  # fmt: skip
+        record = await conn.fetchrow(locking, account_id, asset)
     assert record is not None
     return BalanceRow(**dict(record))
 

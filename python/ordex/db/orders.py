@@ -191,21 +191,20 @@ async def insert_outbox(
     """Insert an engine command; its `cmd_id` is the outbox row's own id. Returns `(id, payload)`.
 
     The id is drawn first so the stored payload already carries it: the publisher sends the
-    payload as it is.
+    payload as it is. The same statement wakes the outbox publisher (`pg_notify`, delivered when
+    the transaction commits), so queueing a command costs one round trip.
     """
     record = await conn.fetchrow(
         """
-        INSERT INTO outbox (id, market_id, kind, payload) OVERRIDING SYSTEM VALUE
-        SELECT n.id, $1, $2, $3::jsonb || jsonb_build_object('cmd_id', n.id)
-        FROM (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id) AS n
-        RETURNING id, payload::text AS payload
+        WITH queued AS (
+            INSERT INTO outbox (id, market_id, kind, payload) OVERRIDING SYSTEM VALUE
+            SELECT n.id, $1, $2, $3::jsonb || jsonb_build_object('cmd_id', n.id)
+            FROM (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id) AS n
+            RETURNING id, payload::text AS payload
+        )
+        SELECT id, payload, pg_notify($4, $1) FROM queued
         """,
-        market_id, kind, orjson.dumps(command).decode(),
+        market_id, kind, orjson.dumps(command).decode(), OUTBOX_CHANNEL,
     )  # fmt: skip
     assert record is not None
     return record["id"], record["payload"]
-
-
-async def notify_outbox(conn: Connection, market_id: str) -> None:
-    """Wake the outbox publisher; delivered when the transaction commits."""
-    await conn.execute("SELECT pg_notify($1, $2)", OUTBOX_CHANNEL, market_id)

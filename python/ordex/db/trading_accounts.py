@@ -16,6 +16,10 @@ async def find_account_id(conn: Connection, user_id: uuid.UUID) -> int | None:
 
 async def ensure_account_id(conn: Connection, user_id: uuid.UUID) -> int:
     """The user's account id, created on first use; concurrent first uses agree on one row."""
+    # Looked up first: every order asks, and only the first one ever creates the row.
+    found = await find_account_id(conn, user_id)
+    if found is not None:
+        return found
     account_id: int | None = await conn.fetchval(
         """
         INSERT INTO trading_accounts (user_id) VALUES ($1)

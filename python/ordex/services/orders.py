@@ -4,7 +4,7 @@
 `orders.intake` stream worker. Within one transaction an order locks the balance row it holds
 from, checks what the account can afford (`ordex.spot_hold`, or `ordex.risk_check` over every
 perpetual market of the account), raises `held`, inserts the order PENDING and the engine command
-into the outbox, and notifies the publisher on commit. Any error rolls all of it back.
+into the outbox (which notifies the publisher on commit). Any error rolls all of it back.
 """
 
 from __future__ import annotations
@@ -390,7 +390,6 @@ async def submit_order(
             outbox_id, payload = await orders_repo.insert_outbox(
                 conn, market.id, "order.created", command
             )
-            await orders_repo.notify_outbox(conn, market.id)
     except asyncpg.UniqueViolationError as exc:
         # Two orders with one client order id that hold different assets do not share a lock;
         # the partial unique index decides between them.
@@ -416,7 +415,6 @@ async def cancel_order(conn: Connection, account_id: int, order_id: int) -> Canc
         outbox_id, payload = await orders_repo.insert_outbox(
             conn, order.market_id, "order.cancelled", command
         )
-        await orders_repo.notify_outbox(conn, order.market_id)
     return CancelRequested(order=order, outbox_id=outbox_id, command=payload)
 
 
