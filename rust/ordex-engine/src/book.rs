@@ -1,9 +1,11 @@
 //! Price-time order book storage.
 //!
 //! Orders live in a slab (`Vec<Node>` plus a free list) and are chained per price level in a
-//! doubly linked FIFO list. Each side keeps its levels in a `Vec` sorted so that the best level is
-//! the last element: almost all activity happens near the top of the book, so inserting or removing
-//! a level there shifts only a few elements, and the best price is a single load.
+//! doubly linked FIFO list. Levels live in a slab of their own and every order knows its level, so
+//! a cancel, a partial fill or a book delta never searches for a price. Each side keeps
+//! `(price, level)` pairs sorted so that the best level is the last element: almost all activity is
+//! near the top of the book, so creating or dropping a level there shifts only a few elements, and
+//! the best price is a single load.
 
 use crate::types::{AccountId, OrderId, OrderType, Price, Qty, Side, StpMode, TimeInForce, Total};
 use rustc_hash::FxHashMap;
@@ -15,7 +17,7 @@ pub(crate) const FLAG_REDUCE_ONLY: u8 = 2;
 pub(crate) const FLAG_CLIENT_ID: u8 = 4;
 
 /// One resting order.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Node {
     pub id: OrderId,
     pub account: AccountId,
@@ -28,6 +30,8 @@ pub(crate) struct Node {
     pub expire_at: u64,
     pub prev: u32,
     pub next: u32,
+    /// Slot of the order's price level.
+    pub level: u32,
     pub side: Side,
     pub order_type: OrderType,
     pub tif: TimeInForce,
@@ -41,7 +45,8 @@ impl Node {
     }
 }
 
-/// One price level: aggregate quantity and the FIFO chain of its orders.
+/// One price level: aggregate quantity and the FIFO chain of its orders. `count == 0` marks a
+/// free slot.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Level {
     pub price: Price,
@@ -49,53 +54,46 @@ pub(crate) struct Level {
     pub head: u32,
     pub tail: u32,
     pub count: u32,
+    pub side: Side,
 }
 
-/// Levels of one side, sorted so that `levels.last()` is the best price.
+/// `(price, level slot)` of one side, sorted so that the last element is the best price.
 #[derive(Clone, Debug)]
 pub(crate) struct SideBook {
     pub side: Side,
-    pub levels: Vec<Level>,
+    pub order: Vec<(Price, u32)>,
 }
 
 impl SideBook {
     fn new(side: Side) -> Self {
-        SideBook { side, levels: Vec::new() }
+        SideBook { side, order: Vec::new() }
     }
 
-    /// Position of `price` in `levels` (Ok) or where it would be inserted (Err).
+    /// Position of `price` in `order` (Ok) or where it would be inserted (Err).
     #[inline]
     pub fn find(&self, price: Price) -> Result<usize, usize> {
         // Fast path: the best level, where most traffic lands.
-        if let Some(last) = self.levels.last() {
-            if last.price == price {
-                return Ok(self.levels.len() - 1);
+        if let Some(&(last, _)) = self.order.last() {
+            if last == price {
+                return Ok(self.order.len() - 1);
             }
         }
         match self.side {
             // Bids ascending: best (highest) last.
-            Side::Buy => self.levels.binary_search_by(|l| l.price.cmp(&price)),
+            Side::Buy => self.order.binary_search_by(|l| l.0.cmp(&price)),
             // Asks descending: best (lowest) last.
-            Side::Sell => self.levels.binary_search_by(|l| price.cmp(&l.price)),
+            Side::Sell => self.order.binary_search_by(|l| price.cmp(&l.0)),
         }
-    }
-
-    #[inline]
-    pub fn best(&self) -> Option<&Level> {
-        self.levels.last()
-    }
-
-    /// Levels from best to worst.
-    pub fn iter_best_first(&self) -> impl Iterator<Item = &Level> {
-        self.levels.iter().rev()
     }
 }
 
-/// Both sides, the order slab and the id index.
+/// Both sides, the level and order slabs and the id index.
 #[derive(Clone, Debug)]
 pub(crate) struct Book {
     pub bids: SideBook,
     pub asks: SideBook,
+    pub levels: Vec<Level>,
+    free_levels: Vec<u32>,
     pub nodes: Vec<Node>,
     free: Vec<u32>,
     pub index: FxHashMap<OrderId, u32>,
@@ -106,6 +104,8 @@ impl Book {
         Book {
             bids: SideBook::new(Side::Buy),
             asks: SideBook::new(Side::Sell),
+            levels: Vec::new(),
+            free_levels: Vec::new(),
             nodes: Vec::new(),
             free: Vec::new(),
             index: FxHashMap::default(),
@@ -120,14 +120,6 @@ impl Book {
         }
     }
 
-    #[inline]
-    pub fn side_mut(&mut self, side: Side) -> &mut SideBook {
-        match side {
-            Side::Buy => &mut self.bids,
-            Side::Sell => &mut self.asks,
-        }
-    }
-
     pub fn len(&self) -> usize {
         self.index.len()
     }
@@ -137,39 +129,76 @@ impl Book {
         self.index.get(&id).copied()
     }
 
-    /// Appends the order at the back of its price level's queue.
-    pub fn insert(&mut self, mut node: Node) -> u32 {
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => {
-                self.nodes.push(node.clone());
-                (self.nodes.len() - 1) as u32
+    /// The best level of a side.
+    #[inline]
+    pub fn best(&self, side: Side) -> Option<&Level> {
+        self.side(side).order.last().map(|&(_, slot)| &self.levels[slot as usize])
+    }
+
+    /// Slot of the live level at `price`, if any.
+    pub fn level_at(&self, side: Side, price: Price) -> Option<u32> {
+        let book = self.side(side);
+        book.find(price).ok().map(|i| book.order[i].1)
+    }
+
+    /// Levels of a side from best to worst.
+    pub fn iter_best_first(&self, side: Side) -> impl Iterator<Item = &Level> + '_ {
+        self.side(side).order.iter().rev().map(move |&(_, slot)| &self.levels[slot as usize])
+    }
+
+    fn new_level(&mut self, side: Side, price: Price) -> u32 {
+        let level = Level { price, qty: 0, head: NIL, tail: NIL, count: 0, side };
+        match self.free_levels.pop() {
+            Some(slot) => {
+                self.levels[slot as usize] = level;
+                slot
             }
-        };
-        let side = node.side;
-        let price = node.price;
-        let qty = node.qty;
-        let id = node.id;
-        let book = match side {
+            None => {
+                self.levels.push(level);
+                (self.levels.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Appends the order at the back of its price level's queue; returns its slot.
+    pub fn insert(&mut self, mut node: Node) -> u32 {
+        let book = match node.side {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
         };
-        node.next = NIL;
-        match book.find(price) {
-            Ok(i) => {
-                let level = &mut book.levels[i];
-                node.prev = level.tail;
-                let old_tail = level.tail;
-                level.tail = slot;
-                level.qty += Total::from(qty);
-                level.count += 1;
-                self.nodes[old_tail as usize].next = slot;
-            }
+        let level_slot = match book.find(node.price) {
+            Ok(i) => book.order[i].1,
             Err(i) => {
-                node.prev = NIL;
-                book.levels.insert(i, Level { price, qty: Total::from(qty), head: slot, tail: slot, count: 1 });
+                let (side, price) = (node.side, node.price);
+                let slot = self.new_level(side, price);
+                let book = match side {
+                    Side::Buy => &mut self.bids,
+                    Side::Sell => &mut self.asks,
+                };
+                book.order.insert(i, (price, slot));
+                slot
             }
+        };
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.nodes.push(node);
+                (self.nodes.len() - 1) as u32
+            }
+        };
+        let level = &mut self.levels[level_slot as usize];
+        node.level = level_slot;
+        node.prev = level.tail;
+        node.next = NIL;
+        if level.tail == NIL {
+            level.head = slot;
+        } else {
+            self.nodes[level.tail as usize].next = slot;
         }
+        level.tail = slot;
+        level.qty += Total::from(node.qty);
+        level.count += 1;
+        let id = node.id;
         self.nodes[slot as usize] = node;
         self.index.insert(id, slot);
         slot
@@ -177,31 +206,31 @@ impl Book {
 
     /// Unlinks the order in `slot`, dropping its level when it empties, and frees the slot.
     pub fn remove(&mut self, slot: u32) -> Node {
-        let node = self.nodes[slot as usize].clone();
-        let (prev, next) = (node.prev, node.next);
-        if prev != NIL {
-            self.nodes[prev as usize].next = next;
+        let node = self.nodes[slot as usize];
+        if node.prev != NIL {
+            self.nodes[node.prev as usize].next = node.next;
         }
-        if next != NIL {
-            self.nodes[next as usize].prev = prev;
+        if node.next != NIL {
+            self.nodes[node.next as usize].prev = node.prev;
         }
-        let book = match node.side {
-            Side::Buy => &mut self.bids,
-            Side::Sell => &mut self.asks,
-        };
-        if let Ok(i) = book.find(node.price) {
-            let level = &mut book.levels[i];
-            level.qty -= Total::from(node.qty);
-            level.count -= 1;
-            if level.count == 0 {
-                book.levels.remove(i);
-            } else {
-                if level.head == slot {
-                    level.head = next;
-                }
-                if level.tail == slot {
-                    level.tail = prev;
-                }
+        let level = &mut self.levels[node.level as usize];
+        level.qty -= Total::from(node.qty);
+        level.count -= 1;
+        if level.count == 0 {
+            let book = match node.side {
+                Side::Buy => &mut self.bids,
+                Side::Sell => &mut self.asks,
+            };
+            if let Ok(i) = book.find(node.price) {
+                book.order.remove(i);
+            }
+            self.free_levels.push(node.level);
+        } else {
+            if level.head == slot {
+                level.head = node.next;
+            }
+            if level.tail == slot {
+                level.tail = node.prev;
             }
         }
         self.index.remove(&node.id);
@@ -210,24 +239,18 @@ impl Book {
     }
 
     /// Lowers the open quantity of a resting order in place (keeps its queue position).
+    #[inline]
     pub fn reduce(&mut self, slot: u32, by: Qty) {
-        let (side, price) = {
-            let n = &mut self.nodes[slot as usize];
-            n.qty -= by;
-            (n.side, n.price)
-        };
-        let book = self.side_mut(side);
-        if let Ok(i) = book.find(price) {
-            book.levels[i].qty -= Total::from(by);
-        }
+        let n = &mut self.nodes[slot as usize];
+        n.qty -= by;
+        self.levels[n.level as usize].qty -= Total::from(by);
     }
 
     /// Slots of one level, front of the queue first.
     pub fn level_slots(&self, side: Side, price: Price) -> Vec<u32> {
-        let book = self.side(side);
         let mut out = Vec::new();
-        if let Ok(i) = book.find(price) {
-            let mut s = book.levels[i].head;
+        if let Some(level) = self.level_at(side, price) {
+            let mut s = self.levels[level as usize].head;
             while s != NIL {
                 out.push(s);
                 s = self.nodes[s as usize].next;
@@ -239,8 +262,8 @@ impl Book {
     /// Every resting slot: bids best to worst then asks best to worst, FIFO within a level.
     pub fn all_slots_in_priority(&self) -> Vec<u32> {
         let mut out = Vec::with_capacity(self.len());
-        for book in [&self.bids, &self.asks] {
-            for level in book.iter_best_first() {
+        for side in [Side::Buy, Side::Sell] {
+            for level in self.iter_best_first(side) {
                 let mut s = level.head;
                 while s != NIL {
                     out.push(s);

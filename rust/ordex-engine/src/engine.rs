@@ -32,7 +32,8 @@ pub struct Engine {
     pub(crate) last_price: Option<Price>,
     pub(crate) mark_price: Option<Price>,
     // Per-command scratch, kept to avoid allocating on the hot path.
-    pub(crate) touched: Vec<(Side, Price)>,
+    /// Levels the command changed: side, price and the level slot they were in.
+    pub(crate) touched: Vec<(Side, Price, u32)>,
     pub(crate) ro_accounts: Vec<AccountId>,
     pub(crate) trade_range: Option<(Price, Price)>,
     pub(crate) pending_mark: Option<Price>,
@@ -119,9 +120,9 @@ impl Engine {
     }
 
     #[inline]
-    pub(crate) fn touch(&mut self, side: Side, price: Price) {
-        if !self.touched.contains(&(side, price)) {
-            self.touched.push((side, price));
+    pub(crate) fn touch(&mut self, side: Side, price: Price, level: u32) {
+        if !self.touched.iter().any(|t| t.0 == side && t.1 == price) {
+            self.touched.push((side, price, level));
         }
     }
 
@@ -175,7 +176,7 @@ impl Engine {
                 return Err(ReduceOnlyWouldIncrease);
             }
         }
-        if self.book.get(o.order_id).is_some() || self.stops.contains(o.order_id) {
+        if self.book.get(o.order_id).is_some() || (!self.stops.is_empty() && self.stops.contains(o.order_id)) {
             return Err(DuplicateOrderId);
         }
         if let Some(cid) = o.client_order_id {
@@ -220,7 +221,7 @@ impl Engine {
     /// Whether a taker on `side` with limit `price` would trade against the best opposite level.
     #[inline]
     pub(crate) fn crosses(&self, side: Side, price: Price) -> bool {
-        match self.book.side(side.opposite()).best() {
+        match self.book.best(side.opposite()) {
             Some(level) => match side {
                 Side::Buy => level.price <= price,
                 Side::Sell => level.price >= price,
@@ -348,7 +349,7 @@ impl Engine {
             let reason = if stp_stopped { CancelReason::SelfTradeTaker } else { CancelReason::IocRemainder };
             return self.emit(out, |seq| Event::Cancelled { seq, order_id: id, account, remaining, reason });
         }
-        self.book.insert(Node {
+        let slot = self.book.insert(Node {
             id,
             account,
             price: limit,
@@ -358,13 +359,15 @@ impl Engine {
             expire_at: o.expire_at,
             prev: NIL,
             next: NIL,
+            level: NIL,
             side: o.side,
             order_type: o.order_type,
             tif: o.tif,
             stp: o.stp,
             flags: o.flags,
         });
-        self.touch(o.side, limit);
+        let level = self.book.nodes[slot as usize].level;
+        self.touch(o.side, limit, level);
         if o.flags & FLAG_REDUCE_ONLY != 0 {
             self.reduce_only.entry(account).or_default().push(id);
             self.note_reduce_only_account(account);
@@ -374,7 +377,7 @@ impl Engine {
     /// Limit price of a market order: the band around the best opposite price, tightened by the
     /// caller's own protection price. `None` when the opposite side is empty.
     fn protection_price(&self, side: Side, own: Option<Price>) -> Option<Price> {
-        let best = i128::from(self.book.side(side.opposite()).best()?.price);
+        let best = i128::from(self.book.best(side.opposite())?.price);
         let band = i128::from(self.cfg.price_band.0);
         let price = match side {
             // Round toward the reference so the band is never exceeded.
@@ -395,7 +398,7 @@ impl Engine {
     /// `match_order`'s self-trade handling so FOK decides before any fill.
     fn fillable(&self, side: Side, limit: Price, account: AccountId, stp: StpMode, needed: Qty) -> Total {
         let mut total: Total = 0;
-        for level in self.book.side(side.opposite()).iter_best_first() {
+        for level in self.book.iter_best_first(side.opposite()) {
             let crosses = match side {
                 Side::Buy => level.price <= limit,
                 Side::Sell => level.price >= limit,
@@ -436,10 +439,11 @@ impl Engine {
         let opposite = o.side.opposite();
         let perp = self.cfg.kind == MarketKind::Perp;
         while remaining > 0 {
-            let (level_price, mut slot) = match self.book.side(opposite).best() {
-                Some(l) => (l.price, l.head),
+            let (level_price, level) = match self.book.side(opposite).order.last() {
+                Some(&(price, level)) => (price, level),
                 None => break,
             };
+            let mut slot = self.book.levels[level as usize].head;
             let crosses = match o.side {
                 Side::Buy => level_price <= limit,
                 Side::Sell => level_price >= limit,
@@ -447,7 +451,7 @@ impl Engine {
             if !crosses {
                 break;
             }
-            self.touch(opposite, level_price);
+            self.touch(opposite, level_price, level);
             while slot != NIL && remaining > 0 {
                 let (maker_id, maker_account, maker_qty, next) = {
                     let n = &self.book.nodes[slot as usize];
@@ -522,7 +526,7 @@ impl Engine {
     /// Removes a resting order with a `Cancelled` event.
     pub(crate) fn remove_resting(&mut self, slot: u32, reason: CancelReason, out: &mut Vec<Event>) {
         let node = self.book.remove(slot);
-        self.touch(node.side, node.price);
+        self.touch(node.side, node.price, node.level);
         self.finish(node.id, node.account, node.flags, node.expire_at, node.arrival);
         let (order_id, account, remaining) = (node.id, node.account, node.qty);
         self.emit(out, |seq| Event::Cancelled { seq, order_id, account, remaining, reason });

@@ -60,7 +60,7 @@ impl Engine {
             };
             return self.reject(out, order_id, account, reason);
         };
-        let node = self.book.nodes[slot as usize].clone();
+        let node = self.book.nodes[slot as usize];
         let new_price = price.unwrap_or(node.price);
         let new_qty = qty.unwrap_or(node.qty);
         if new_price <= 0 || new_price > MAX_TICKS {
@@ -71,7 +71,7 @@ impl Engine {
         }
         if new_price == node.price && new_qty <= node.qty {
             self.book.reduce(slot, node.qty - new_qty);
-            self.touch(node.side, node.price);
+            self.touch(node.side, node.price, node.level);
             let priority_kept = true;
             return self.emit(out, |seq| Event::Amended {
                 seq,
@@ -86,7 +86,7 @@ impl Engine {
             return self.reject(out, order_id, account, RejectReason::PostOnlyWouldTake);
         }
         self.book.remove(slot);
-        self.touch(node.side, node.price);
+        self.touch(node.side, node.price, node.level);
         if node.expire_at != 0 {
             self.gtd.remove(&(node.expire_at, node.arrival, order_id));
         }
@@ -137,7 +137,7 @@ impl Engine {
             self.gtd.remove(&(expire_at, arrival, id));
             if let Some(slot) = self.book.get(id) {
                 let node = self.book.remove(slot);
-                self.touch(node.side, node.price);
+                self.touch(node.side, node.price, node.level);
                 self.finish(id, node.account, node.flags, 0, arrival);
                 let (account, remaining) = (node.account, node.qty);
                 self.emit(out, |seq| Event::Expired { seq, order_id: id, account, remaining });
@@ -231,9 +231,9 @@ impl Engine {
                 let Some(slot) = self.book.get(id) else {
                     continue;
                 };
-                let (side, qty, price) = {
+                let (side, qty, price, level) = {
                     let n = &self.book.nodes[slot as usize];
-                    (n.side, n.qty, n.price)
+                    (n.side, n.qty, n.price, n.level)
                 };
                 let allowed = self.reducible(account, side);
                 if allowed == 0 {
@@ -247,7 +247,7 @@ impl Engine {
                     self.remove_resting(slot, CancelReason::ReduceOnly, out);
                 } else if keep < qty {
                     self.book.reduce(slot, qty - keep);
-                    self.touch(side, price);
+                    self.touch(side, price, level);
                     self.emit(out, |seq| Event::Amended {
                         seq,
                         order_id: id,
@@ -269,12 +269,16 @@ impl Engine {
             return;
         }
         let touched = std::mem::take(&mut self.touched);
-        for &(side, price) in &touched {
-            let book = self.book.side(side);
-            let (qty, orders) = match book.find(price) {
-                Ok(i) => (book.levels[i].qty, book.levels[i].count),
-                Err(_) => (0, 0),
+        for &(side, price, level) in &touched {
+            // The level the command saw is usually still there; only a level that emptied (its slot
+            // free, or reused for another price) needs a search.
+            let seen = &self.book.levels[level as usize];
+            let live = if seen.count > 0 && seen.price == price && seen.side == side {
+                Some(seen)
+            } else {
+                self.book.level_at(side, price).map(|l| &self.book.levels[l as usize])
             };
+            let (qty, orders) = live.map_or((0, 0), |l| (l.qty, l.count));
             self.emit(out, |seq| Event::BookDelta { seq, side, price, qty, orders });
         }
         self.touched = touched;

@@ -8,19 +8,18 @@ impl Engine {
     // ----- queries ---------------------------------------------------------------------------
 
     pub fn best_bid(&self) -> Option<LevelView> {
-        self.book.bids.best().map(|l| LevelView { price: l.price, qty: l.qty, orders: l.count })
+        self.book.best(Side::Buy).map(|l| LevelView { price: l.price, qty: l.qty, orders: l.count })
     }
 
     pub fn best_ask(&self) -> Option<LevelView> {
-        self.book.asks.best().map(|l| LevelView { price: l.price, qty: l.qty, orders: l.count })
+        self.book.best(Side::Sell).map(|l| LevelView { price: l.price, qty: l.qty, orders: l.count })
     }
 
     /// Top `n` levels of each side, best first: `(bids, asks)`.
     pub fn depth(&self, n: usize) -> (Vec<LevelView>, Vec<LevelView>) {
         let take = |side: Side| {
             self.book
-                .side(side)
-                .iter_best_first()
+                .iter_best_first(side)
                 .take(n)
                 .map(|l| LevelView { price: l.price, qty: l.qty, orders: l.count })
                 .collect()

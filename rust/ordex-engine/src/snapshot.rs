@@ -139,6 +139,7 @@ impl Engine {
                 expire_at: r.expire_at,
                 prev: NIL,
                 next: NIL,
+                level: NIL,
                 side: r.side,
                 order_type: r.order_type,
                 tif: r.tif,
