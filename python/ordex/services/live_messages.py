@@ -140,6 +140,7 @@ class UserMessages:
         owners = await self._owners_of(accounts)
         symbol = ccxt_symbol(market)
         for event in events:
+            await asyncio.sleep(0)  # the clients' writers drain between events of a burst
             kind = event.get("type")
             if kind == "trade":
                 await self._on_trade(market_id, symbol, market.is_perp, event, owners)

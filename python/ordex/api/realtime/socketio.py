@@ -16,7 +16,8 @@ The server's client manager is Redis (`AsyncRedisManager`): anything emitted to 
 process or by a write-only manager elsewhere, reaches that room's clients in every process. Feeds
 and `state:changed` are produced in each process for its own clients (each process holds the
 upstreams its clients need), so they are emitted locally only (`ignore_queue`), never twice.
-A Socket.IO client whose outgoing queue passes `MAX_QUEUED_PACKETS` is disconnected.
+A Socket.IO client whose outgoing queue stays over `MAX_QUEUED_PACKETS` without draining between
+two sweeps is disconnected.
 """
 
 from __future__ import annotations
@@ -221,12 +222,21 @@ def _subscription_of(room: str, user_id: uuid.UUID) -> str:
 
 
 async def sweep_slow_clients(server: Any) -> None:
-    """Disconnects Socket.IO clients whose outgoing queue keeps growing (they do not read)."""
+    """Disconnects Socket.IO clients that do not read: outgoing queue over MAX_QUEUED_PACKETS
+    and not shorter than at the previous sweep (a burst that is draining is left alone)."""
+    previous: dict[str, int] = {}
     while True:
         await asyncio.sleep(SWEEP_SECONDS)
+        current: dict[str, int] = {}
         for eio_sid, socket in list(server.eio.sockets.items()):
             queue = getattr(socket, "queue", None)
-            if queue is not None and queue.qsize() > MAX_QUEUED_PACKETS:
-                log.info("socket.io client dropped: queue full", eio_sid=eio_sid)
+            size = queue.qsize() if queue is not None else 0
+            if size <= MAX_QUEUED_PACKETS:
+                continue
+            if size >= previous.get(eio_sid, size + 1):
+                log.info("socket.io client dropped: not reading", eio_sid=eio_sid)
                 with contextlib.suppress(Exception):
                     await socket.close(wait=False, abort=True)
+            else:
+                current[eio_sid] = size
+        previous = current

@@ -9,8 +9,8 @@ The credential is checked at the handshake, like every HTTP route: `Authorizatio
 a WebSocket). A refused handshake is an HTTP 403; nothing is accepted before the check.
 
 Limits (the contract's): client messages over 512 bytes close the connection (1009); each client
-has a send buffer of 256 messages, and a client whose buffer is full is dropped (1008) so it never
-holds up anyone else; a send that takes longer than 10 s drops the client too. The server sends a
+has a send buffer of 256 messages, and a client whose buffer is still full 50 ms after a message
+found it full is dropped (1008), so it holds up the others once, briefly, and never again; a send that takes longer than 10 s drops the client too. The server sends a
 `ping` message every 54 s. ASGI has no protocol-level ping frames, so the pong deadline (60 s)
 applies to clients that take part in the ping/pong exchange (that have sent a `ping` or `pong`);
 a dead peer of any other client is found by the write timeout.
@@ -42,6 +42,7 @@ SEND_BUFFER = 256
 WRITE_TIMEOUT_SECONDS = 10.0
 PING_INTERVAL_SECONDS = 54.0
 PONG_TIMEOUT_SECONDS = 60.0
+FULL_BUFFER_GRACE_SECONDS = 0.05
 CLOSE_TOO_BIG = 1009
 CLOSE_POLICY = 1008
 
@@ -110,9 +111,19 @@ class WsHub:
         if not targets:
             return
         payload = orjson.dumps(message)
-        for client in targets:
-            if not client.offer(payload):
-                self.drop(client, "send buffer full")
+        behind = [client for client in targets if not client.offer(payload)]
+        if behind:
+            await self._grace(behind, payload)
+
+    async def _grace(self, behind: list[WsClient], payload: bytes) -> None:
+        """A full buffer right after a burst is not yet a slow client: the writers get a moment
+        (at most FULL_BUFFER_GRACE_SECONDS) to drain; whoever is still full then is dropped."""
+        deadline = time.monotonic() + FULL_BUFFER_GRACE_SECONDS
+        while behind and time.monotonic() < deadline:
+            await asyncio.sleep(0.001)
+            behind = [client for client in behind if not client.offer(payload)]
+        for client in behind:
+            self.drop(client, "send buffer full")
 
     def drop(self, client: WsClient, reason: str) -> None:
         if client.dropped:
