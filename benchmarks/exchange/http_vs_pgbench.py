@@ -1,7 +1,8 @@
 """HTTP `POST /orders` under wrk, next to pgbench running the same transaction on the same
 PostgreSQL, with the same number of client connections.
 
-`ordex serve` runs for real (granian, one API worker process, loopback) with DATABASE_URL and
+`ordex serve` runs for real (granian, one API worker process as `ordex serve` defaults to, or
+BENCH_API_WORKERS of them; loopback) with DATABASE_URL and
 REDIS_URL pointing at this benchmark's servers, so it starts none, and ORDEX_RUN_WORKERS=0: only
 the intake path is measured (the outbox fills up, nothing consumes it). Users register through
 `POST /auth/register` and deposit through `POST /deposits`; wrk then sends non-crossing limit
@@ -9,9 +10,9 @@ buys on BTC-USDC for a fixed time, each connection cycling through all the users
 so requests spread over many balance rows instead of queueing on one row lock.
 
 pgbench (the one the pgserver wheel ships, matching the server) runs a custom script with the
-statements `submit_order` sends for such an order: upsert and lock the balance row, raise `held`,
-insert the order, insert the outbox row (cmd_id drawn from the sequence), `pg_notify`, in one
-transaction, over the same accounts, `-M prepared` as asyncpg prepares. The ratio is HTTP orders
+statements `submit_order` sends for such an order: lock the balance row, raise `held`, insert
+the order, insert the outbox row (cmd_id drawn from the sequence, `pg_notify` in the same
+statement), in one transaction, over the same accounts, `-M prepared` as asyncpg prepares. The ratio is HTTP orders
 per second over pgbench transactions per second.
 """
 
@@ -85,12 +86,10 @@ end
 PGBENCH_SCRIPT = """
 \\set account %(first)d + %(step)d * random(0, %(count)d - 1)
 BEGIN;
-INSERT INTO balances (account_id, asset) VALUES (:account, 'USDC') ON CONFLICT (account_id, asset) DO NOTHING;
 SELECT account_id, asset, total, held, updated_at FROM balances WHERE account_id = :account AND asset = 'USDC' FOR UPDATE;
 UPDATE balances SET held = held + %(hold)s, updated_at = now() WHERE account_id = :account AND asset = 'USDC';
 INSERT INTO orders (account_id, market_id, venue, side, type, time_in_force, price, trigger_price, quantity, client_order_id, reduce_only, post_only, leverage, hold_asset, hold_amount) VALUES (:account, 'BTC-USDC', 'EXCHANGE', 'BUY', 'LIMIT', 'GTC', 100, NULL, 0.001, NULL, false, false, NULL, 'USDC', %(hold)s) RETURNING id, account_id, market_id, venue, side, type, time_in_force, price, trigger_price, quantity, filled_quantity, average_price, status, reject_reason, cancel_reason, client_order_id, reduce_only, post_only, leverage, hold_asset, hold_amount, hold_released, created_at, updated_at;
-INSERT INTO outbox (id, market_id, kind, payload) OVERRIDING SYSTEM VALUE SELECT n.id, 'BTC-USDC', 'order.created', '%(payload)s'::jsonb || jsonb_build_object('cmd_id', n.id) FROM (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id) AS n RETURNING id, payload::text AS payload;
-SELECT pg_notify('outbox', 'BTC-USDC');
+WITH queued AS (INSERT INTO outbox (id, market_id, kind, payload) OVERRIDING SYSTEM VALUE SELECT n.id, 'BTC-USDC', 'order.created', '%(payload)s'::jsonb || jsonb_build_object('cmd_id', n.id) FROM (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id) AS n RETURNING id, payload::text AS payload) SELECT id, payload, pg_notify('outbox', 'BTC-USDC') FROM queued;
 END;
 """
 
@@ -109,7 +108,7 @@ def start_api(servers: Servers, port: int) -> subprocess.Popen[bytes]:
     env = servers.env(
         ORDEX_RUN_WORKERS="0",
         PORT=str(port),
-        ORDEX_WORKERS="1",
+        ORDEX_WORKERS=os.environ.get("BENCH_API_WORKERS", "1"),
         REGISTRATION_MODE="open",
         REGISTER_RATE_LIMIT="100000",
         LOGIN_RATE_LIMIT="100000",
