@@ -36,8 +36,10 @@ from benchmarks.exchange.servers import BIN_DIR, Servers, embedded_servers, perc
 from ordex.streams import events_stream
 
 MARKET = "BTC-USDC"
-FULL = {"clients": 1000, "processes": 4, "burst": 200, "rate": 20, "seconds": 5.0}
-QUICK = {"clients": 50, "processes": 2, "burst": 20, "rate": 20, "seconds": 1.0}
+# A burst stays under the WebSocket's 256-message send buffer (two messages per trade), so what
+# is measured is delivery, not the dropping of clients that fall behind a larger one.
+FULL = {"clients": 1000, "processes": 4, "burst": 100, "rate": 10, "seconds": 6.0}
+QUICK = {"clients": 50, "processes": 2, "burst": 20, "rate": 10, "seconds": 1.0}
 ORDER_ID = 1_000_000
 MESSAGE_MARK = -2
 TARGET_LATENCY_P99_MS = 100.0
@@ -298,6 +300,9 @@ async def _drive(
     name = "Socket.IO" if kind == "socketio" else "WebSocket"
     rate = burst_messages / burst_seconds if burst_arrivals else float("nan")
     trade_rate = len(burst_arrivals) / burst_seconds if burst_arrivals else float("nan")
+    steady = [t for s, t in arrivals if s in appended]
+    steady_messages = len(steady) * (2 if kind == "ws" else 1)
+    steady_seconds = (max(steady) - min(appended.values())) if steady else float("nan")
     p50 = percentile(latencies, 50) if latencies else float("nan")
     p99 = percentile(latencies, 99) if latencies else float("nan")
     delivered = len(latencies) / (count * clients) if count else 0.0
@@ -330,6 +335,7 @@ async def _drive(
             p99 < TARGET_LATENCY_P99_MS and delivered == 1.0,
             delivered_fraction=delivered,
             samples=len(latencies),
+            steady_messages_per_second=round(steady_messages / steady_seconds) if steady else 0,
         ),
     ]
 

@@ -75,6 +75,9 @@ class FakeBinance:
     requests: list[str] = field(default_factory=list)
     last_price: float = 42150.5
     trade_id: int = 1000
+    stream_interval: float = 0.05
+    stream_connections: int = 0
+    subscribed_streams: set[str] = field(default_factory=set)
     balances: dict[str, tuple[str, str]] = field(
         default_factory=lambda: {"BTC": ("1.25000000", "0.25000000"), "USDT": ("5000.0", "0.0")}
     )
@@ -93,6 +96,7 @@ class FakeBinance:
         get("/sapi/v1/capital/config/getall", self.capital_config)
         get("/sapi/v1/margin/allPairs", self.signed_empty_list)
         get("/sapi/v1/margin/isolated/allPairs", self.signed_empty_list)
+        get("/ws/{stream_id}", self.market_stream)
         return app
 
     @web.middleware
@@ -265,6 +269,52 @@ class FakeBinance:
     async def signed_empty_list(self, request: web.Request) -> web.Response:
         refused = self._check_signature(request)
         return refused if refused is not None else web.json_response([])
+
+    async def market_stream(self, request: web.Request) -> web.WebSocketResponse:
+        """Binance's market streams: `SUBSCRIBE` to `{symbol}@trade`, then a trade event per
+        subscribed stream every `stream_interval` seconds."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.stream_connections += 1
+        streams: set[str] = set()
+
+        async def push() -> None:
+            while True:
+                await asyncio.sleep(self.stream_interval)
+                for stream in list(streams):
+                    symbol, _, kind = stream.partition("@")
+                    if kind != "trade":
+                        continue
+                    self.trade_id += 1
+                    now = int(time.time() * 1000)
+                    await socket.send_json(
+                        {
+                            "e": "trade",
+                            "E": now,
+                            "s": symbol.upper(),
+                            "t": self.trade_id,
+                            "p": f"{self.last_price:.2f}",
+                            "q": "0.01000000",
+                            "T": now,
+                            "m": False,
+                            "M": True,
+                        }
+                    )
+
+        pusher = asyncio.create_task(push())
+        try:
+            async for message in socket:
+                request_body = message.json()
+                if request_body.get("method") == "SUBSCRIBE":
+                    streams.update(request_body.get("params", []))
+                elif request_body.get("method") == "UNSUBSCRIBE":
+                    streams.difference_update(request_body.get("params", []))
+                self.subscribed_streams = set(streams)
+                await socket.send_json({"result": None, "id": request_body.get("id")})
+        finally:
+            pusher.cancel()
+            self.stream_connections -= 1
+        return socket
 
 
 async def start_fake_binance() -> tuple[FakeBinance, web.AppRunner]:

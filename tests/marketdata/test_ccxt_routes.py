@@ -221,3 +221,11 @@ async def test_exchanges_table_is_seeded(md: MarketDataClient) -> None:
         "sort_order": 1,
     }
     assert [e["sort_order"] for e in exchanges] == sorted(e["sort_order"] for e in exchanges)
+
+
+async def test_watch_methods_return_the_next_stream_update(md: MarketDataClient) -> None:
+    pro = {**BINANCE, "ccxtType": "pro"}
+    first = data(await md.post("/api/exchange/watchTrades", {"config": pro, "symbol": "BTC/USDT"}))
+    again = data(await md.post("/api/exchange/watchTrades", {"config": pro, "symbol": "BTC/USDT"}))
+    assert first[-1]["symbol"] == "BTC/USDT"
+    assert int(again[-1]["id"]) > int(first[-1]["id"])

@@ -236,3 +236,28 @@ async def test_many_clients_get_one_event(live: LiveServer, settings: Settings) 
     finally:
         await asyncio.gather(*(r.client.disconnect() for r in recorders))
     await wait_until(lambda: live.runtime.feeds().feed_count() == 0)
+
+
+async def test_ccxt_pro_feed_streams_from_the_exchange_websocket(
+    live: LiveServer, fake_binance: FakeBinance
+) -> None:
+    token, _ = await live.sign_up("pro@example.com")
+    pro = {**BINANCE, "ccxtType": "pro"}
+    hub = live.runtime.feeds()
+    async with connected(live) as first, connected(live) as second:
+        for sio in (first, second):
+            await sio.authenticate(token)
+            await sio.emit("subscribe", {"symbol": "BTC/USDT", "dataType": "trades", "config": pro})
+            subscribed = await sio.next("subscribed")
+        ids = set()
+        for _ in range(3):
+            message = await first.next("data")
+            ids.add(message["data"][-1]["id"])
+        assert len(ids) == 3  # new trades from the stream, not a repeated poll
+        assert fake_binance.stream_connections == 1 and hub.upstream_count() == 1
+        assert fake_binance.subscribed_streams == {"btcusdt@trade"}
+        for sio in (first, second):
+            await sio.emit("unsubscribe", {"subscriptionId": subscribed["subscriptionId"]})
+            await sio.next("unsubscribed")
+        assert hub.upstream_count() == 0
+        await wait_until(lambda: not fake_binance.subscribed_streams)

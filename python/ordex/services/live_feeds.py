@@ -48,6 +48,13 @@ WATCH = {
     "ohlcv": ("watchOHLCV", "fetchOHLCV"),
     "balance": ("watchBalance", "fetchBalance"),
 }
+# ccxt.pro's way to tell the exchange a stream is no longer wanted, where it has one.
+UNWATCH = {
+    "ticker": "unWatchTicker",
+    "trades": "unWatchTrades",
+    "orderbook": "unWatchOrderBook",
+    "ohlcv": "unWatchOHLCV",
+}
 BOOK_DEPTH = 50
 RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0)
 
@@ -83,6 +90,7 @@ class Feed:
     spec: FeedSpec
     members: set[str] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
+    exchange: Any = None  # the ccxt instance of a ccxt feed
     credentials: Credentials | None = None
     market: Market | None = None  # ordex feeds
     account_id: int | None = None  # ordex balance feeds
@@ -184,6 +192,7 @@ class FeedHub:
             raise ServiceError(
                 400, "BAD_SYMBOL", f"{spec.config.exchange_id} does not have market {spec.symbol}"
             )
+        feed.exchange = exchange
         feed.task = asyncio.create_task(self._ccxt_loop(feed, exchange), name=spec.room)
 
     async def _stop(self, feed: Feed) -> None:
@@ -199,6 +208,25 @@ class FeedHub:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._unwatch(feed)
+
+    async def _unwatch(self, feed: Feed) -> None:
+        """Ends the exchange's stream of a ccxt.pro feed; the instance's connection stays for
+        other feeds."""
+        spec, exchange = feed.spec, feed.exchange
+        method = UNWATCH.get(spec.data_type)
+        if exchange is None or spec.config.ccxt_type != "pro" or method is None:
+            return
+        if not exchange.has.get(method):
+            return
+        args: tuple[Any, ...] = (
+            (spec.symbol, spec.timeframe) if spec.data_type == "ohlcv" else (spec.symbol,)
+        )
+        try:
+            async with asyncio.timeout(5):
+                await getattr(exchange, method)(*args)
+        except (ccxt_async.BaseError, TimeoutError) as exc:
+            log.info("exchange stream not ended", feed=spec.room, error=str(exc))
 
     # ----- ccxt upstream ------------------------------------------------------------------
 
