@@ -204,8 +204,16 @@ impl Book {
         slot
     }
 
-    /// Unlinks the order in `slot`, dropping its level when it empties, and frees the slot.
+    /// Unlinks the order in `slot`, drops it from the id index and frees the slot.
     pub fn remove(&mut self, slot: u32) -> Node {
+        let node = self.unlink(slot);
+        self.index.remove(&node.id);
+        node
+    }
+
+    /// Unlinks the order in `slot`, dropping its level when it empties, and frees the slot; the id
+    /// index is left to the caller (who already took the entry out, or re-inserts the order).
+    pub fn unlink(&mut self, slot: u32) -> Node {
         let node = self.nodes[slot as usize];
         if node.prev != NIL {
             self.nodes[node.prev as usize].next = node.next;
@@ -233,7 +241,6 @@ impl Book {
                 level.tail = node.prev;
             }
         }
-        self.index.remove(&node.id);
         self.free.push(slot);
         node
     }

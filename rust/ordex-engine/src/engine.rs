@@ -296,7 +296,8 @@ impl Engine {
     }
 
     /// Matches an incoming order and rests or ends what is left.
-    pub(crate) fn execute(&mut self, mut o: Incoming, out: &mut Vec<Event>) {
+    /// Returns whether the order now rests in the book.
+    pub(crate) fn execute(&mut self, mut o: Incoming, out: &mut Vec<Event>) -> bool {
         let (id, account) = (o.id, o.account);
         if o.flags & FLAG_REDUCE_ONLY != 0 {
             let allowed = self.reducible(account, o.side);
@@ -304,7 +305,8 @@ impl Engine {
                 let remaining = o.qty;
                 self.finish(id, account, o.flags, o.expire_at, o.arrival);
                 let reason = CancelReason::ReduceOnly;
-                return self.emit(out, |seq| Event::Cancelled { seq, order_id: id, account, remaining, reason });
+                self.emit(out, |seq| Event::Cancelled { seq, order_id: id, account, remaining, reason });
+                return false;
             }
             if o.qty > allowed {
                 // Clipped to the position it may reduce; the event keeps quantities accounted for.
@@ -327,7 +329,8 @@ impl Engine {
                     let remaining = o.qty;
                     self.finish(id, account, o.flags, o.expire_at, o.arrival);
                     let reason = CancelReason::NoLiquidity;
-                    return self.emit(out, |seq| Event::Cancelled { seq, order_id: id, account, remaining, reason });
+                    self.emit(out, |seq| Event::Cancelled { seq, order_id: id, account, remaining, reason });
+                    return false;
                 }
             },
             _ => o.price.unwrap_or(0),
@@ -336,18 +339,21 @@ impl Engine {
             let remaining = o.qty;
             self.finish(id, account, o.flags, o.expire_at, o.arrival);
             let reason = CancelReason::FokNotFillable;
-            return self.emit(out, |seq| Event::Cancelled { seq, order_id: id, account, remaining, reason });
+            self.emit(out, |seq| Event::Cancelled { seq, order_id: id, account, remaining, reason });
+            return false;
         }
         let (remaining, stp_stopped) = self.match_order(&o, limit, out);
         o.filled += o.qty - remaining;
         if remaining == 0 {
-            return self.finish(id, account, o.flags, o.expire_at, o.arrival);
+            self.finish(id, account, o.flags, o.expire_at, o.arrival);
+            return false;
         }
         let rests = o.order_type == OrderType::Limit && matches!(o.tif, TimeInForce::Gtc | TimeInForce::Gtd);
         if stp_stopped || !rests {
             self.finish(id, account, o.flags, o.expire_at, o.arrival);
             let reason = if stp_stopped { CancelReason::SelfTradeTaker } else { CancelReason::IocRemainder };
-            return self.emit(out, |seq| Event::Cancelled { seq, order_id: id, account, remaining, reason });
+            self.emit(out, |seq| Event::Cancelled { seq, order_id: id, account, remaining, reason });
+            return false;
         }
         let slot = self.book.insert(Node {
             id,
@@ -372,6 +378,7 @@ impl Engine {
             self.reduce_only.entry(account).or_default().push(id);
             self.note_reduce_only_account(account);
         }
+        true
     }
 
     /// Limit price of a market order: the band around the best opposite price, tightened by the
@@ -526,6 +533,11 @@ impl Engine {
     /// Removes a resting order with a `Cancelled` event.
     pub(crate) fn remove_resting(&mut self, slot: u32, reason: CancelReason, out: &mut Vec<Event>) {
         let node = self.book.remove(slot);
+        self.retire(node, reason, out);
+    }
+
+    /// Ends an order that left the book with a `Cancelled` event.
+    pub(crate) fn retire(&mut self, node: Node, reason: CancelReason, out: &mut Vec<Event>) {
         self.touch(node.side, node.price, node.level);
         self.finish(node.id, node.account, node.flags, node.expire_at, node.arrival);
         let (order_id, account, remaining) = (node.id, node.account, node.qty);

@@ -9,10 +9,14 @@ impl Engine {
     // ----- cancel, amend, time ---------------------------------------------------------------
 
     pub(crate) fn cancel(&mut self, order_id: OrderId, account: AccountId, out: &mut Vec<Event>) {
-        if let Some(slot) = self.book.get(order_id) {
+        // One index operation for the common case: take the entry out, put it back if the order
+        // is another account's.
+        if let Some(slot) = self.book.index.remove(&order_id) {
             if self.book.nodes[slot as usize].account == account {
-                return self.remove_resting(slot, CancelReason::User, out);
+                let node = self.book.unlink(slot);
+                return self.retire(node, CancelReason::User, out);
             }
+            self.book.index.insert(order_id, slot);
         } else if self.stops.get(order_id).is_some_and(|s| s.order.account == account) {
             return self.cancel_stop(order_id, CancelReason::User, out);
         }
@@ -85,7 +89,8 @@ impl Engine {
         if node.has(FLAG_POST_ONLY) && self.crosses(node.side, new_price) {
             return self.reject(out, order_id, account, RejectReason::PostOnlyWouldTake);
         }
-        self.book.remove(slot);
+        // The index entry stays: re-resting overwrites it, otherwise it is removed below.
+        self.book.unlink(slot);
         self.touch(node.side, node.price, node.level);
         if node.expire_at != 0 {
             self.gtd.remove(&(node.expire_at, node.arrival, order_id));
@@ -122,7 +127,9 @@ impl Engine {
             flags: node.flags,
             arrival: self.arrival,
         };
-        self.execute(incoming, out);
+        if !self.execute(incoming, out) {
+            self.book.index.remove(&order_id);
+        }
     }
 
     pub(crate) fn advance_time(&mut self, now: u64, out: &mut Vec<Event>) {
