@@ -34,5 +34,6 @@ def matcher_progress_key(market_id: str) -> str:
 
 
 def top_of_book_key(market_id: str) -> str:
-    """Hash with `bid`, `ask`, `last` (decimal strings) written by the matcher after each batch."""
-    return f"md:top:{market_id}"
+    """Hash with `bid`, `ask`, `last` (decimal strings) written by the matcher after each batch,
+    in the same MULTI/EXEC as the market's events: it carries the market's hash tag too."""
+    return f"md:top:{{{market_id}}}"
