@@ -42,6 +42,7 @@ FULL = {"clients": 1000, "processes": 4, "burst": 100, "rate": 10, "seconds": 6.
 QUICK = {"clients": 50, "processes": 2, "burst": 20, "rate": 10, "seconds": 1.0}
 ORDER_ID = 1_000_000
 MESSAGE_MARK = -2
+CLOSED_MARK = -3
 TARGET_LATENCY_P99_MS = 100.0
 
 
@@ -109,10 +110,12 @@ async def _ws_clients(
     import websockets
 
     async def read(connection: Any) -> None:
-        async for raw in connection:
-            now = time.time()
-            seq = _seq_ws(orjson.loads(raw))
-            arrivals.append((seq if seq is not None else -1, now))
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for raw in connection:
+                now = time.time()
+                seq = _seq_ws(orjson.loads(raw))
+                arrivals.append((seq if seq is not None else -1, now))
+        arrivals.append((CLOSED_MARK, time.time()))  # the server dropped this client
 
     tasks = []
     for _ in range(count):
@@ -253,23 +256,24 @@ async def _drive(
         await redis.xadd(stream, {"payload": orjson.dumps(accepted)})
         await asyncio.sleep(0.5)
 
-        # Throughput: one burst.
-        burst_first = seq + 1
-        async with redis.pipeline(transaction=False) as pipe:
-            for i in range(sizes["burst"]):
-                pipe.xadd(stream, {"payload": _trade(burst_first + i, account)})
-            burst_started = time.time()
-            await pipe.execute()
-        await asyncio.sleep(3.0 + sizes["burst"] * clients / 200_000)
-
         # Latency: a steady rate.
         appended: dict[int, float] = {}
-        steady_first = burst_first + sizes["burst"]
+        steady_first = seq + 1
         count = int(sizes["rate"] * sizes["seconds"])
         for i in range(count):
             await redis.xadd(stream, {"payload": _trade(steady_first + i, account)})
             appended[steady_first + i] = time.time()
             await asyncio.sleep(1 / sizes["rate"])
+        # Throughput: one burst.
+        await asyncio.sleep(2.0)
+        burst_first = steady_first + count
+        async with redis.pipeline(transaction=False) as pipe:
+            for i in range(sizes["burst"]):
+                pipe.xadd(stream, {"payload": _trade(burst_first + i, account)})
+            burst_started = time.time()
+            await pipe.execute()
+        await asyncio.sleep(5.0 + sizes["burst"] * clients / 100_000)
+
         await asyncio.sleep(2.0)
     finally:
         stop.set()
@@ -318,6 +322,7 @@ async def _drive(
             messages_at_most=expected,
             trades_received=len(burst_arrivals),
             trades_per_second=round(trade_rate),
+            clients_dropped=sum(1 for s, _ in arrivals if s == CLOSED_MARK),
             seconds=round(burst_seconds, 3),
         ),
         row(
