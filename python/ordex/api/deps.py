@@ -22,7 +22,9 @@ from ordex.services.users import Role
 AUTH_COOKIE = "auth_token"
 
 
-def get_settings(request: Request) -> Settings:
+# The accessors are `async def`: FastAPI runs a plain `def` dependency in its thread pool, two
+# thread hand-offs per request for reading an attribute.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -39,7 +41,7 @@ async def get_db(request: Request) -> AsyncIterator[Connection]:
 DbConn = Annotated[Connection, Depends(get_db)]
 
 
-def get_redis(request: Request) -> Redis:
+async def get_redis(request: Request) -> Redis:
     redis: Redis = request.app.state.redis
     return redis
 
