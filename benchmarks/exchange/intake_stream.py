@@ -29,7 +29,7 @@ from benchmarks.exchange.servers import (
 )
 from ordex.streams import INTAKE_STREAM
 
-FULL_ORDERS = 60_000
+FULL_ORDERS = 20_000
 QUICK_ORDERS = 2_000
 ACCOUNTS_PER_SIDE = 100
 MARKETS = ("BTC-USDC", "ETH-USDC")
