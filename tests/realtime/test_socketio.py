@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from ordex.config import Settings
 from ordex.streams import events_stream
-from tests.marketdata.fake_binance import FakeBinance
+from tests.marketdata.fake_binance import API_KEY, SECRET, FakeBinance
 from tests.realtime.conftest import LiveServer
 
 BINANCE = {"exchangeId": "binance", "marketType": "spot", "ccxtType": "regular"}
@@ -261,3 +261,43 @@ async def test_ccxt_pro_feed_streams_from_the_exchange_websocket(
             await sio.next("unsubscribed")
         assert hub.upstream_count() == 0
         await wait_until(lambda: not fake_binance.subscribed_streams)
+
+
+async def test_ohlcv_and_balance_feeds(live: LiveServer, fake_binance: FakeBinance) -> None:
+    token, _ = await live.sign_up("feeds@example.com")
+    created = await live.http.post(
+        "/api/accounts",
+        json={"exchange": "binance", "apiKey": API_KEY, "secret": SECRET},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert created.status_code == 201, created.text
+    async with connected(live) as sio:
+        await sio.authenticate(token)
+        await sio.emit(
+            "subscribe",
+            {"symbol": "BTC/USDT", "dataType": "ohlcv", "timeframe": "1m", "config": BINANCE},
+        )
+        assert (await sio.next("subscribed"))["subscriptionId"] == "binance:spot:BTC/USDT:ohlcv:1m"
+        candles = (await sio.next("data"))["data"]
+        assert len(candles[0]) == 6
+        await sio.emit("subscribe", {"dataType": "balance", "config": BINANCE})
+        await sio.next("subscribed")
+        while (message := await sio.next("data"))["dataType"] != "balance":
+            pass
+        assert message["data"]["BTC"] == {"free": 1.25, "used": 0.25, "total": 1.5}
+        assert "/api/v3/account" in fake_binance.requests
+
+
+async def test_any_process_can_emit_to_a_users_room_through_redis(
+    live: LiveServer, settings: Settings
+) -> None:
+    """Redis is the client manager's queue: another process's emit reaches this one's sockets."""
+    token, user_id = await live.sign_up("queue@example.com")
+    async with connected(live) as sio:
+        await sio.authenticate(token)
+        await asyncio.sleep(0.3)  # this process's manager has subscribed to the queue
+        other_process = socketio.AsyncRedisManager(settings.redis_url, write_only=True)
+        await other_process.emit(
+            "state:changed", {"type": "state:changed", "userId": user_id}, room=f"user:{user_id}"
+        )
+        assert (await sio.next("state:changed"))["userId"] == user_id

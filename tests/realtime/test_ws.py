@@ -5,6 +5,7 @@ published status messages, and a slow client dropped without holding up the othe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -231,3 +232,24 @@ async def test_slow_client_is_dropped_and_others_keep_receiving(live: LiveServer
         with pytest.raises(websockets.ConnectionClosed):
             while True:
                 await asyncio.wait_for(slow.recv(), TIMEOUT)
+
+
+async def test_many_clients_and_the_pong_deadline(live: LiveServer, redis: Redis) -> None:
+    token, _ = await live.sign_up("crowd@example.com")
+    hub = live.runtime.ws_hub
+    async with contextlib.AsyncExitStack() as stack:
+        crowd = [await stack.enter_async_context(ws_client(live, token)) for _ in range(30)]
+        await publish(redis, "system_status", {"status": "trading_stopped", "message": "m"})
+        for connection in crowd:
+            assert (await receive(connection))["data"]["status"] == "trading_stopped"
+
+    hub.ping_interval, hub.pong_timeout, hub.write_timeout = 0.2, 0.5, 2.0
+    async with ws_client(live, token) as silent:
+        # Taking part in ping/pong once, then never answering: closed after the deadline.
+        await silent.send(orjson.dumps({"type": "pong", "timestamp": "t", "data": {}}).decode())
+        with pytest.raises(websockets.ConnectionClosed):
+            async with asyncio.timeout(15):
+                while True:
+                    message = orjson.loads(await silent.recv())
+                    assert message["type"] == "ping"
+    assert hub.client_count() == 0

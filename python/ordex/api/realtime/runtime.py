@@ -195,6 +195,7 @@ class RealtimeRuntime:
             await self._user_messages.close()
         if self._feeds is not None:
             await self._feeds.close()
+        await self.ws_hub.close()
         for task in self._tasks.values():
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)

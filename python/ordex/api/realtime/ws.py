@@ -56,6 +56,8 @@ class WsClient:
     )
     dropped: bool = False
     close_reason: str | None = None  # set when the server drops the client
+    sending_since: float | None = None  # when the send in progress started
+    writer: asyncio.Task[None] | None = None
     answers_pings: bool = False
     last_heard: float = field(default_factory=time.monotonic)
 
@@ -85,6 +87,18 @@ class WsHub:
         self.write_timeout = write_timeout
         self._by_user: dict[uuid.UUID, set[WsClient]] = {}
         self.dropped_slow = 0
+        self._watchdog: asyncio.Task[None] | None = None
+
+    def ensure_watchdog(self) -> None:
+        if self._watchdog is None or self._watchdog.done():
+            self._watchdog = asyncio.create_task(watch_writes(self), name="ws-write-watchdog")
+
+    async def close(self) -> None:
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
 
     def has_user(self, user_id: uuid.UUID) -> bool:
         return user_id in self._by_user
@@ -181,7 +195,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     client = WsClient(websocket, user_id)
     hub.add(client)
     reader = asyncio.create_task(_read(hub, client))
-    writer = asyncio.create_task(_write(hub, client))
+    writer = client.writer = asyncio.create_task(_write(hub, client))
+    hub.ensure_watchdog()
     pinger = asyncio.create_task(_ping(hub, client))
     try:
         # Either side ending ends the connection: the client left (reader), or the server
@@ -196,9 +211,17 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                 client.queue.put_nowait(None)
         for task in (pinger, reader):
             task.cancel()
+        # The pending receive goes first: a close frame does not go out while it waits.
+        await asyncio.gather(pinger, reader, return_exceptions=True)
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(writer, hub.write_timeout)
-        await asyncio.gather(pinger, reader, return_exceptions=True)
+        reason = client.close_reason
+        # After a send timed out, a close frame would wait behind it: just let go.
+        connected = websocket.client_state == WebSocketState.CONNECTED
+        if reason and reason != "write timeout" and connected:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(hub.write_timeout):
+                    await websocket.close(CLOSE_POLICY, reason)
 
 
 async def _read(hub: WsHub, client: WsClient) -> None:
@@ -241,24 +264,37 @@ async def _answer(client: WsClient, raw: bytes | str) -> None:
 
 
 async def _write(hub: WsHub, client: WsClient) -> None:
+    """Sends the queue in order. The 10 s write timeout is kept by the hub's watchdog (one timer
+    for every client rather than one per message); it cancels a writer stuck in a send."""
     websocket = client.websocket
     try:
-        while True:
-            payload = await client.queue.get()
-            if payload is None:
-                break
-            async with asyncio.timeout(hub.write_timeout):
-                await websocket.send_text(payload.decode())
-    except TimeoutError:
-        hub.drop(client, "write timeout")
+        while (payload := await client.queue.get()) is not None:
+            client.sending_since = time.monotonic()
+            await websocket.send({"type": "websocket.send", "text": payload.decode()})
+            client.sending_since = None
+    except asyncio.CancelledError:
+        if client.close_reason != "write timeout":
+            raise
+        return  # stuck in a send: closing would block the same way
     except (WebSocketDisconnect, RuntimeError, OSError):
         client.dropped = True
         hub.remove(client)
         return
-    if client.close_reason and websocket.client_state == WebSocketState.CONNECTED:
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(hub.write_timeout):
-                await websocket.close(CLOSE_POLICY, client.close_reason)
+
+
+async def watch_writes(hub: WsHub) -> None:
+    """Drops clients whose current send has taken longer than the write timeout."""
+    while True:
+        await asyncio.sleep(min(1.0, hub.write_timeout / 4))
+        now = time.monotonic()
+        for clients in list(hub._by_user.values()):
+            for client in list(clients):
+                started = client.sending_since
+                if started is not None and now - started > hub.write_timeout:
+                    hub.drop(client, "write timeout")
+                    client.close_reason = "write timeout"  # even if dropped for another reason
+                    if client.writer is not None:
+                        client.writer.cancel()
 
 
 async def _ping(hub: WsHub, client: WsClient) -> None:
