@@ -65,11 +65,13 @@ class OutboxPublisher:
         try:
             await listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
             while not stop.is_set():
+                # Cleared before publishing, not after: a NOTIFY for a row committed while this
+                # round runs must wake the next round, not wait for the poll.
+                self._wake.clear()
                 try:
                     await self.publish_all()
                 except (OSError, asyncpg.PostgresError, ConnectionError) as exc:
                     log.warning("outbox publish failed; retrying", error=str(exc))
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wait(stop), timeout=self._poll_seconds)
         finally:
