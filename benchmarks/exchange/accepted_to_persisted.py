@@ -39,6 +39,7 @@ from ordex.services.orders import submit_order
 MARKET = "BTC-USDC"
 FULL_RATE, FULL_SECONDS = 1_000, 20.0
 QUICK_RATE, QUICK_SECONDS = 200, 2.0
+LOW_RATE, LOW_SECONDS = 100, 10.0
 ACCOUNTS_PER_SIDE = 50
 POLL_SECONDS = 0.002
 SETTLE_SECONDS = 30.0
@@ -69,7 +70,14 @@ class FillWatcher:
 
 
 async def measure(quick: bool) -> list[dict[str, Any]]:
-    rate, seconds = (QUICK_RATE, QUICK_SECONDS) if quick else (FULL_RATE, FULL_SECONDS)
+    if quick:
+        return await measure_at(QUICK_RATE, QUICK_SECONDS, target=False)
+    rows = await measure_at(FULL_RATE, FULL_SECONDS, target=True)
+    # At a rate the machine sustains as well: the pipeline's own latency, without overload.
+    return rows + await measure_at(LOW_RATE, LOW_SECONDS, target=False)
+
+
+async def measure_at(rate: int, seconds: float, *, target: bool) -> list[dict[str, Any]]:
     total = int(rate * seconds) // 2 * 2
     with embedded_servers("latency") as servers:
         pool = await asyncpg.create_pool(servers.database_url, min_size=4, max_size=16)
@@ -80,6 +88,7 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
             async with pool.acquire() as conn:
                 registry = await MarketRegistry.load(conn)
             accepted: dict[int, float] = {}
+            takers: set[int] = set()  # the buys: each arrives after its sell and trades at once
             late: list[float] = []
 
             async def submit(i: int, due: float) -> None:
@@ -98,6 +107,8 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
                         conn, redis, registry, accounts[pair % len(accounts)], request
                     )
                 accepted[submitted.order.id] = time.perf_counter()
+                if side:
+                    takers.add(submitted.order.id)
 
             with WorkerProcesses(servers, WORKER_ROLES) as workers:
                 await wait_until_ready(redis, workers, (MARKET,), intake=False)
@@ -127,6 +138,11 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
         (watcher.seen[o] - t) * 1000 for o, t in accepted.items() if o in watcher.seen
     )
     late.sort()
+    taker_latencies = sorted(
+        (watcher.seen[o] - t) * 1000
+        for o, t in accepted.items()
+        if o in watcher.seen and o in takers
+    )
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     details = {
         "orders": total,
@@ -136,9 +152,20 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
         "p50_ms": round(p50, 2),
         "p99_ms": round(p99, 2),
         "max_ms": round(latencies[-1], 2) if latencies else None,
+        "taker_p50_ms": round(percentile(taker_latencies, 50), 2),
+        "taker_p99_ms": round(percentile(taker_latencies, 99), 2),
         "submit_start_late_p99_ms": round(percentile(late, 99) * 1000, 2),
     }
+    achieved_rate = total / sent_seconds
+    achieved = row(
+        f"accepted -> fill persisted: orders submitted (offered {rate:,}/s)",
+        achieved_rate,
+        "orders/s",
+        f">= {0.95 * rate:,.0f}/s (keeps up)",
+        achieved_rate >= 0.95 * rate,
+    )
     return [
+        *([achieved] if target else []),
         row(
             f"accepted -> fill persisted, p50 @ {rate:,}/s",
             p50,
@@ -151,8 +178,8 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
             f"accepted -> fill persisted, p99 @ {rate:,}/s",
             p99,
             "ms",
-            f"< {TARGET_P99_MS:g} ms",
-            p99 < TARGET_P99_MS and len(latencies) == total,
+            f"< {TARGET_P99_MS:g} ms" if target else "(reported)",
+            p99 < TARGET_P99_MS and len(latencies) == total if target else None,
             **details,
         ),
     ]
