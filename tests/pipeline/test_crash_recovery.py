@@ -4,6 +4,7 @@ a burst of 20,000 orders, restart them, drain, and check that nothing was lost o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -19,6 +20,10 @@ import pytest
 
 import ordex
 from ordex.db import engine_snapshots
+from ordex.services.exchange_errors import ExchangeError
+from ordex.services.markets import MarketRegistry
+from ordex.services.order_requests import parse_order_request
+from ordex.services.orders import cancel_order, submit_order
 from ordex.streams import commands_stream, events_stream, matcher_progress_key
 from tests.pipeline.conftest import Pipeline
 
@@ -59,22 +64,40 @@ class Workers:
             proc.wait(timeout=30)
 
 
-async def produce(pipeline: Pipeline, accounts: list[int], count: int, rng: random.Random) -> None:
-    live: list[tuple[int, str, int]] = []
+async def produce(
+    pipeline: Pipeline,
+    registry: MarketRegistry,
+    accounts: list[int],
+    count: int,
+    rng: random.Random,
+) -> None:
+    """Orders and cancels through the real intake (`submit_order`, `cancel_order`): validation,
+    risk check, hold, order row and outbox row in one transaction."""
+    live: list[tuple[int, int]] = []
     for _ in range(count):
-        if live and rng.random() < 0.1:
-            account, market, order_id = live.pop(rng.randrange(len(live)))
-            await pipeline.cancel(account, market, order_id)
-            continue
-        market = rng.choice(MARKETS)
-        account = rng.choice(accounts)
-        side = rng.choice(("BUY", "SELL"))
-        price = str(rng.randint(95, 105))
-        qty = str(Decimal(rng.randint(1, 20)) / 10)
-        tif = "IOC" if rng.random() < 0.15 else "GTC"
-        order_id = await pipeline.place(account, market, side, price, qty, tif=tif, hold="1")
+        async with pipeline.pool.acquire() as conn:
+            if live and rng.random() < 0.1:
+                account, order_id = live.pop(rng.randrange(len(live)))
+                with contextlib.suppress(ExchangeError):  # it may have filled meanwhile
+                    await cancel_order(conn, account, order_id)
+                continue
+            account = rng.choice(accounts)
+            tif = "IOC" if rng.random() < 0.15 else "GTC"
+            market = rng.choice(MARKETS)
+            request = parse_order_request(
+                {
+                    "marketId": market,
+                    "side": rng.choice(("BUY", "SELL")),
+                    "type": "LIMIT",
+                    "quantity": str(Decimal(rng.randint(1, 20)) / 10),
+                    "price": str(rng.randint(95, 105)),
+                    "timeInForce": tif,
+                    **({"leverage": 5} if market.endswith("PERP") else {}),
+                }
+            )
+            submitted = await submit_order(conn, pipeline.redis, registry, account, request)
         if tif == "GTC":
-            live.append((account, market, order_id))
+            live.append((account, int(submitted.order_id)))
 
 
 async def chaos(workers: Workers, rng: random.Random) -> None:
@@ -149,9 +172,11 @@ async def test_kill_dash_nine_loses_no_order_and_doubles_no_fill(
     try:
         chaos_task = asyncio.create_task(chaos(workers, rng))
         per_producer = ORDERS // PRODUCERS
+        async with pipeline.pool.acquire() as conn:
+            registry = await MarketRegistry.load(conn)
         await asyncio.gather(
             *(
-                produce(pipeline, accounts, per_producer, random.Random(SEED + i))
+                produce(pipeline, registry, accounts, per_producer, random.Random(SEED + i))
                 for i in range(PRODUCERS)
             )
         )
