@@ -19,6 +19,7 @@ per second over pgbench transactions per second.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -120,8 +121,13 @@ def start_api(servers: Servers, port: int) -> subprocess.Popen[bytes]:
         JWT_SECRET="bench-secret-" + "x" * 32,
     )
     log = (servers.home / "api.log").open("ab")
+    # Its own process group: granian's worker processes go down with it even after a SIGKILL.
     return subprocess.Popen(
-        [str(BIN_DIR / "ordex"), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+        [str(BIN_DIR / "ordex"), "serve"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -244,8 +250,10 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
             try:
                 api.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                os.kill(api.pid, signal.SIGKILL)
+                api.kill()
                 api.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(api.pid, signal.SIGKILL)  # any worker process left behind
         # The same accounts, the API no longer running.
         conn = await asyncpg.connect(servers.database_url)
         try:
