@@ -10,6 +10,7 @@ MATCHER_GROUP = "matchers"
 PERSISTER_GROUP = "persisters"
 INTAKE_GROUP = "intake"
 PERSISTER_LEASE = "lease:persister"
+INTAKE_LEASE = "lease:intake"
 
 
 def commands_stream(market_id: str) -> str:

@@ -30,7 +30,8 @@ from ordex.services import orders as orders_service
 from ordex.services.exchange_errors import ExchangeError, invalid_request
 from ordex.services.markets import MarketRegistry
 from ordex.services.order_requests import parse_order_request
-from ordex.streams import INTAKE_GROUP, INTAKE_STREAM
+from ordex.streams import INTAKE_GROUP, INTAKE_LEASE, INTAKE_STREAM
+from ordex.workers.lease import Lease
 
 log = get_logger(__name__)
 
@@ -81,7 +82,11 @@ def error_reply(request: IntakeRequest, error: ExchangeError) -> Reply:
 
 
 class IntakeWorker:
-    """Consumes `orders.intake` in the `intake` group; several may run side by side."""
+    """Consumes `orders.intake` in the `intake` group as one named consumer, under a lease.
+
+    One at a time: a restarted worker re-reads what was delivered to its name but never
+    acknowledged, which would submit twice what a second live worker of that name is handling.
+    """
 
     def __init__(
         self,
@@ -91,7 +96,9 @@ class IntakeWorker:
         consumer: str = "intake-1",
         batch_size: int = 500,
         registry_max_age_seconds: float = 5.0,
+        lease_ms: int = 10_000,
     ) -> None:
+        self._lease_ms = lease_ms
         self._pool = pool
         self._redis = redis
         self._consumer = consumer
@@ -209,10 +216,23 @@ class IntakeWorker:
         return False
 
     async def run(self, stop: asyncio.Event) -> None:
+        lease = Lease(self._redis, INTAKE_LEASE, self._lease_ms)
+        if not await lease.acquire(stop):
+            return
+        try:
+            await self._consume(stop, lease)
+        finally:
+            with contextlib.suppress(Exception):
+                await lease.release()
+
+    async def _consume(self, stop: asyncio.Event, lease: Lease) -> None:
         await self.ensure_group()
         while await self.step(pending=True):
             pass
         while not stop.is_set():
+            if not await lease.keep():
+                log.error("intake worker lost its lease; stopping")
+                return
             try:
                 await self.step()
             except (OSError, asyncpg.PostgresError, ConnectionError) as exc:

@@ -57,7 +57,7 @@ class ExchangeRuntime:
             for m in (matcher_markets or markets)
         }
         self.persister = Persister(pool, redis, markets, lease_ms=lease_ms)
-        self.intake = IntakeWorker(pool, redis)
+        self.intake = IntakeWorker(pool, redis, lease_ms=lease_ms)
         self._pool = pool
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
