@@ -18,8 +18,8 @@ import pytest
 from redis.asyncio import Redis
 
 import ordex
+from ordex.services.markets import Market
 from ordex.workers.runtime import ExchangeRuntime, load_markets
-from ordex.workers.settlement import MarketInfo
 
 _emails = itertools.count(1)
 
@@ -28,7 +28,7 @@ _emails = itertools.count(1)
 class Pipeline:
     pool: asyncpg.Pool
     redis: Redis
-    markets: dict[str, MarketInfo]
+    markets: dict[str, Market]
 
     def runtime(self, **kwargs: Any) -> ExchangeRuntime:
         return ExchangeRuntime(self.pool, self.redis, self.markets, **kwargs)
@@ -72,15 +72,15 @@ class Pipeline:
     ) -> int:
         """Inserts an order with its hold and its outbox command, as the intake does."""
         m = self.markets[market_id]
-        if m.kind == "SPOT":
+        if not m.is_perp:
             cfg = m.config
             if side == "BUY":
                 atoms = ordex.spot_hold(cfg, "BUY", cfg.price_to_ticks(price), cfg.qty_to_lots(qty))
-                hold_asset, hold_amount = m.quote_asset, Decimal(cfg.format_quote(atoms))
+                hold_asset, hold_amount = m.row.quote_asset, Decimal(cfg.format_quote(atoms))
             else:
-                hold_asset, hold_amount = m.base_asset, Decimal(qty)
+                hold_asset, hold_amount = m.row.base_asset, Decimal(qty)
         else:
-            hold_asset, hold_amount = m.quote_asset, Decimal(hold or "0")
+            hold_asset, hold_amount = m.row.quote_asset, Decimal(hold or "0")
         async with self.pool.acquire() as conn, conn.transaction():
             order_id: int = await conn.fetchval(
                 "INSERT INTO orders (account_id, market_id, side, type, time_in_force, price,"

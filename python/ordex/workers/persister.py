@@ -18,9 +18,10 @@ from redis.exceptions import ResponseError
 
 from ordex.db import settlement as settlement_db
 from ordex.logging import get_logger
+from ordex.services.markets import Market
 from ordex.streams import PERSISTER_GROUP, PERSISTER_LEASE, events_stream
 from ordex.workers.lease import Lease
-from ordex.workers.settlement import MarketInfo, Settlement
+from ordex.workers.settlement import Settlement
 
 log = get_logger(__name__)
 
@@ -37,7 +38,7 @@ class Persister:
         self,
         pool: asyncpg.Pool,
         redis: Redis,
-        markets: dict[str, MarketInfo],
+        markets: dict[str, Market],
         *,
         consumer: str = "persister-1",
         batch_size: int = 2000,
@@ -88,7 +89,7 @@ class Persister:
                     order_ids.add(e["order_id"])
             orders = await settlement_db.load_orders(conn, sorted(order_ids))
             positions = {}
-            if market.kind == "PERP" and accounts:
+            if market.is_perp and accounts:
                 positions = await settlement_db.load_positions(conn, market_id, sorted(accounts))
             batch = Settlement(market, orders, positions)
             for e in fresh:

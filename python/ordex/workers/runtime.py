@@ -15,22 +15,21 @@ from redis.asyncio import Redis
 from ordex.db import outbox_publishing
 from ordex.db.types import Connection
 from ordex.logging import get_logger
-from ordex.services.markets import MarketRegistry
+from ordex.services.markets import Market, MarketRegistry
 from ordex.workers.intake import IntakeWorker
 from ordex.workers.matcher import Matcher
 from ordex.workers.outbox import OutboxPublisher
 from ordex.workers.persister import Persister
-from ordex.workers.settlement import MarketInfo
 
 log = get_logger(__name__)
 
 ROLES = ("intake", "outbox", "matcher", "persister")
 
 
-async def load_markets(conn: Connection) -> dict[str, MarketInfo]:
+async def load_markets(conn: Connection) -> dict[str, Market]:
     """Every market as the engine configures it."""
     registry = await MarketRegistry.load(conn)
-    return {m.id: MarketInfo.of(m.id, m.config) for m in registry.markets}
+    return {m.id: m for m in registry.markets}
 
 
 class ExchangeRuntime:
@@ -40,7 +39,7 @@ class ExchangeRuntime:
         self,
         pool: asyncpg.Pool,
         redis: Redis,
-        markets: dict[str, MarketInfo],
+        markets: dict[str, Market],
         *,
         roles: Iterable[str] = ROLES,
         matcher_markets: Iterable[str] | None = None,

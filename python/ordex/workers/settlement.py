@@ -13,47 +13,12 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any, Literal, cast
 
 import ordex
-from ordex.services.markets import plain
+from ordex.services.markets import Market
 
 HOUSE_ACCOUNT = 1
 LIVE = frozenset({"PENDING", "OPEN", "PARTIALLY_FILLED", "UNTRIGGERED"})
 CONDITIONAL = frozenset({"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"})
 ZERO = Decimal(0)
-
-
-@dataclass(frozen=True, slots=True)
-class MarketInfo:
-    id: str
-    kind: str
-    base_asset: str
-    quote_asset: str
-    config: ordex.MarketConfig
-    quote_atom: Decimal
-    lot: Decimal
-
-    @classmethod
-    def of(cls, market_id: str, config: ordex.MarketConfig) -> MarketInfo:
-        return cls(
-            id=market_id,
-            kind=config.kind,
-            base_asset=config.base_asset,
-            quote_asset=config.quote_asset,
-            config=config,
-            quote_atom=Decimal(1).scaleb(-config.quote_decimals),
-            lot=Decimal(config.lot_size),
-        )
-
-    def lots(self, qty: Decimal) -> int:
-        return 0 if qty == 0 else self.config.qty_to_lots(plain(qty))
-
-    def atoms(self, amount: Decimal) -> int:
-        return self.config.quote_to_atoms(plain(amount))
-
-    def quote(self, atoms: int) -> Decimal:
-        return Decimal(self.config.format_quote(atoms))
-
-    def base(self, lots: int) -> Decimal:
-        return Decimal(self.config.format_qty(lots))
 
 
 @dataclass(slots=True)
@@ -114,7 +79,7 @@ class LedgerEntry:
 class Settlement:
     """Everything one batch changes, ready to be written in one transaction."""
 
-    market: MarketInfo
+    market: Market
     orders: dict[int, OrderState]
     positions: dict[int, PositionState]
     fills: list[Fill] = field(default_factory=list)
@@ -145,7 +110,8 @@ class Settlement:
         self._release(order, order.hold_amount)
 
     def _atom_of(self, asset: str) -> Decimal:
-        return self.market.quote_atom if asset == self.market.quote_asset else self.market.lot
+        row = self.market.row
+        return Decimal(1).scaleb(-row.quote_decimals) if asset == row.quote_asset else row.lot_size
 
     # ----- events --------------------------------------------------------------------------------
 
@@ -207,7 +173,7 @@ class Settlement:
                     price,
                     qty,
                     fee,
-                    self.market.quote_asset,
+                    self.market.row.quote_asset,
                     realized,
                 )
             )
@@ -233,28 +199,28 @@ class Settlement:
         price_ticks: int,
     ) -> Decimal:
         m = self.market
-        quote, base = m.quote_asset, m.base_asset
+        quote, base = m.row.quote_asset, m.row.base_asset
         self._move(account_id, quote, "FEE", -fee)
         self._move(HOUSE_ACCOUNT, quote, "FEE", fee)
-        if m.kind == "SPOT":
+        if not m.is_perp:
             notional = price * qty
             sign = Decimal(1) if side == "BUY" else Decimal(-1)
             self._move(account_id, quote, "TRADE", -sign * notional)
             self._move(account_id, base, "TRADE", sign * qty)
             return ZERO
         position = self.positions.setdefault(account_id, PositionState(ZERO, ZERO, ZERO))
-        size_lots = m.lots(abs(position.size)) * (1 if position.size >= 0 else -1)
+        size_lots = m.qty_to_lots(abs(position.size)) * (1 if position.size >= 0 else -1)
         size, cost, realized_atoms, _closed = ordex.apply_fill(
             m.config,
             size_lots,
-            m.atoms(position.cost),
+            m.quote_to_atoms(position.cost),
             cast(Literal["BUY", "SELL"], side),
             price_ticks,
-            m.lots(qty),
+            m.qty_to_lots(qty),
         )
-        realized = m.quote(realized_atoms)
-        position.size = m.base(abs(size)) * (1 if size >= 0 else -1)
-        position.cost = m.quote(cost)
+        realized = m.atoms_to_quote(realized_atoms)
+        position.size = m.lots_to_qty(abs(size)) * (1 if size >= 0 else -1)
+        position.cost = m.atoms_to_quote(cost)
         position.realized_pnl += realized
         position.changed = True
         self._move(account_id, quote, "REALIZED_PNL", realized)
