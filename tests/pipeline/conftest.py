@@ -7,7 +7,6 @@ Orders enter as the intake writes them (order row, hold, outbox row in one trans
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,9 +16,10 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-import ordex
-from ordex.services.markets import Market
-from ordex.workers.runtime import ExchangeRuntime, load_markets
+from ordex.services.markets import Market, MarketRegistry
+from ordex.services.order_requests import parse_order_request
+from ordex.services.orders import cancel_order, submit_order
+from ordex.workers.runtime import ExchangeRuntime
 
 _emails = itertools.count(1)
 
@@ -28,6 +28,7 @@ _emails = itertools.count(1)
 class Pipeline:
     pool: asyncpg.Pool
     redis: Redis
+    registry: MarketRegistry
     markets: dict[str, Market]
 
     def runtime(self, **kwargs: Any) -> ExchangeRuntime:
@@ -60,89 +61,26 @@ class Pipeline:
         return account_id
 
     async def place(
-        self,
-        account_id: int,
-        market_id: str,
-        side: str,
-        price: str,
-        qty: str,
-        *,
-        tif: str = "GTC",
-        hold: str | None = None,
+        self, account_id: int, market_id: str, side: str, price: str, qty: str, *, tif: str = "GTC"
     ) -> int:
-        """Inserts an order with its hold and its outbox command, as the intake does."""
-        m = self.markets[market_id]
-        if not m.is_perp:
-            cfg = m.config
-            if side == "BUY":
-                atoms = ordex.spot_hold(cfg, "BUY", cfg.price_to_ticks(price), cfg.qty_to_lots(qty))
-                hold_asset, hold_amount = m.row.quote_asset, Decimal(cfg.format_quote(atoms))
-            else:
-                hold_asset, hold_amount = m.row.base_asset, Decimal(qty)
-        else:
-            hold_asset, hold_amount = m.row.quote_asset, Decimal(hold or "0")
-        async with self.pool.acquire() as conn, conn.transaction():
-            order_id: int = await conn.fetchval(
-                "INSERT INTO orders (account_id, market_id, side, type, time_in_force, price,"
-                " quantity, hold_asset, hold_amount) VALUES ($1, $2, $3, 'LIMIT', $4, $5, $6, $7, $8)"
-                " RETURNING id",
-                account_id,
-                market_id,
-                side,
-                tif,
-                Decimal(price),
-                Decimal(qty),
-                hold_asset,
-                hold_amount,
-            )
-            await conn.execute(
-                "UPDATE balances SET held = held + $3 WHERE account_id = $1 AND asset = $2",
-                account_id,
-                hold_asset,
-                hold_amount,
-            )
-            outbox_id = await conn.fetchval(
-                "SELECT nextval(pg_get_serial_sequence('outbox', 'id'))"
-            )
-            command = {
-                "type": "place",
-                "cmd_id": outbox_id,
-                "order_id": order_id,
-                "account": account_id,
+        """A limit order through the real intake: hold, order row and outbox row in one transaction."""
+        request = parse_order_request(
+            {
+                "marketId": market_id,
                 "side": side,
-                "order_type": "LIMIT",
-                "time_in_force": tif,
+                "type": "LIMIT",
                 "price": price,
-                "qty": qty,
+                "quantity": qty,
+                "timeInForce": tif,
             }
-            await conn.execute(
-                "INSERT INTO outbox (id, market_id, kind, payload)"
-                " OVERRIDING SYSTEM VALUE VALUES ($1, $2, 'order.created', $3::jsonb)",
-                outbox_id,
-                market_id,
-                json.dumps(command),
-            )
-            await conn.execute("NOTIFY outbox")
-        return order_id
+        )
+        async with self.pool.acquire() as conn:
+            submitted = await submit_order(conn, self.redis, self.registry, account_id, request)
+        return int(submitted.order_id)
 
-    async def cancel(self, account_id: int, market_id: str, order_id: int) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            outbox_id = await conn.fetchval(
-                "SELECT nextval(pg_get_serial_sequence('outbox', 'id'))"
-            )
-            command = {
-                "type": "cancel",
-                "cmd_id": outbox_id,
-                "order_id": order_id,
-                "account": account_id,
-            }
-            await conn.execute(
-                "INSERT INTO outbox (id, market_id, kind, payload)"
-                " OVERRIDING SYSTEM VALUE VALUES ($1, $2, 'order.cancelled', $3::jsonb)",
-                outbox_id,
-                market_id,
-                json.dumps(command),
-            )
+    async def cancel(self, account_id: int, order_id: int) -> None:
+        async with self.pool.acquire() as conn:
+            await cancel_order(conn, account_id, order_id)
 
     async def balance(self, account_id: int, asset: str) -> tuple[Decimal, Decimal]:
         row = await self.pool.fetchrow(
@@ -172,8 +110,8 @@ async def pipeline(database_url: str, redis_url: str) -> AsyncIterator[Pipeline]
     redis = Redis.from_url(redis_url)
     try:
         async with pool.acquire() as conn:
-            markets = await load_markets(conn)
-        yield Pipeline(pool, redis, markets)
+            registry = await MarketRegistry.load(conn)
+        yield Pipeline(pool, redis, registry, {m.id: m for m in registry.markets})
     finally:
         await redis.aclose()
         await pool.close()

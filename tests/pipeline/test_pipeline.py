@@ -63,7 +63,7 @@ async def test_partial_fill_then_cancel_releases_the_rest_of_the_hold(pipeline: 
         # 2 BTC at 100 plus the taker fee was held; a quarter of it is released by the fill.
         assert held == D("200.1") - D("50.025")
         assert total == D("1000") - D("50") - D("0.01")  # the buyer was the maker
-        await pipeline.cancel(buyer, "BTC-USDC", bid)
+        await pipeline.cancel(buyer, bid)
         await runtime.drain()
     finally:
         await runtime.stop()
@@ -80,10 +80,10 @@ async def test_perpetual_positions_realized_pnl_and_zero_sum(pipeline: Pipeline)
     runtime = pipeline.runtime()
     await runtime.start()
     try:
-        await pipeline.place(b, "BTC-PERP", "SELL", "60000", "1", hold="3100")
-        await pipeline.place(a, "BTC-PERP", "BUY", "60000", "1", hold="3100")
-        await pipeline.place(c, "BTC-PERP", "BUY", "66000", "1", hold="3400")
-        await pipeline.place(a, "BTC-PERP", "SELL", "66000", "1", hold="40")
+        await pipeline.place(b, "BTC-PERP", "SELL", "60000", "1")
+        await pipeline.place(a, "BTC-PERP", "BUY", "60000", "1")
+        await pipeline.place(c, "BTC-PERP", "BUY", "66000", "1")
+        await pipeline.place(a, "BTC-PERP", "SELL", "66000", "1")
         await runtime.drain()
     finally:
         await runtime.stop()
