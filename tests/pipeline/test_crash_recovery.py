@@ -24,7 +24,7 @@ from ordex.services.exchange_errors import ExchangeError
 from ordex.services.markets import MarketRegistry
 from ordex.services.order_requests import parse_order_request
 from ordex.services.orders import cancel_order, submit_order
-from ordex.streams import commands_stream, events_stream, matcher_progress_key
+from ordex.streams import commands_stream, entry_last_seq, events_stream, matcher_progress_key
 from tests.pipeline.conftest import Pipeline
 
 ROLES = ("outbox", "matcher", "persister")
@@ -127,8 +127,8 @@ async def not_drained(pipeline: Pipeline) -> str | None:
         applied = await pipeline.pool.fetchval(
             "SELECT coalesce(max(last_seq), 0) FROM market_progress WHERE market_id = $1", market
         )
-        if last_event and orjson.loads(last_event[0][1][b"payload"])["seq"] != applied:
-            return f"{market}: persisted {applied}, events at {orjson.loads(last_event[0][1][b'payload'])['seq']}"
+        if last_event and (emitted := entry_last_seq(last_event[0][1])) != applied:
+            return f"{market}: persisted {applied}, events at {emitted}"
     return None
 
 

@@ -14,12 +14,11 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, cast
 
-import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ordex.logging import get_logger
-from ordex.streams import events_stream
+from ordex.streams import entry_events, events_stream
 
 log = get_logger(__name__)
 
@@ -110,12 +109,9 @@ class EngineEventFanout:
 
 
 def _decode(entries: list[Entry]) -> list[dict[str, Any]]:
+    """Every event of the entries, either form (`streams.entry_events`); unreadable ones skipped."""
     events: list[dict[str, Any]] = []
     for _entry_id, fields in entries:
-        try:
-            event = orjson.loads(fields.get(b"payload", b""))
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(event, dict):
-            events.append(event)
+        with contextlib.suppress(ValueError):
+            events.extend(entry_events(fields))
     return events

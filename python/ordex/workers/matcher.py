@@ -7,6 +7,15 @@ give the very same events with the very same sequence numbers; events at or belo
 already in the events stream are not appended twice. Commands carry `cmd_id`s (outbox ids, which
 are not in commit order): the matcher remembers the most recent ones, so a command published twice
 is dropped the second time, in replay exactly as the first time (the window is in the snapshot).
+
+Since recovery never looks at the consumer group's pending entries, the matcher reads with NOACK
+and acknowledges nothing. Each applied batch becomes one events entry (`streams.event_batch_fields`)
+written in one MULTI/EXEC with the progress key, the dead letters and the top of book.
+
+Batches overlap: while the engine runs one (in a thread, the GIL released), the next is read and
+decoded and the MULTI/EXEC of the one before lands; writes still land in stream order. A snapshot
+is captured between two batches and written in the background once the events it covers are in
+the stream. Any failure in a step makes the next step recover first.
 """
 
 from __future__ import annotations
@@ -28,8 +37,11 @@ from ordex.db import engine_snapshots
 from ordex.logging import get_logger
 from ordex.streams import (
     MATCHER_GROUP,
+    PAYLOAD_FIELD,
     commands_stream,
     deadletter_stream,
+    entry_last_seq,
+    event_batch_fields,
     events_stream,
     matcher_lease_key,
     matcher_progress_key,
@@ -40,12 +52,16 @@ from ordex.workers.lease import Lease
 log = get_logger(__name__)
 
 Entry = tuple[bytes, dict[bytes, bytes]]
+# (stream id, payload) of one command
+Command = tuple[bytes, bytes]
+# (stream id, payload, reason)
+DeadLetter = tuple[bytes, bytes, str]
+# (stream id, payload, cmd_id if any, why it is dead-lettered if it is)
+Decoded = tuple[bytes, bytes, int | None, str | None]
 
 DEDUP_WINDOW = 100_000
-# XADD of each argument as an entry `payload` (atomic like the MULTI/EXEC around it).
-APPEND_EVENTS = (
-    "for i = 1, #ARGV do redis.call('XADD', KEYS[1], '*', 'payload', ARGV[i]) end return #ARGV"
-)
+# Smaller batches run the engine on the event loop's thread: a hand-over costs more than them.
+THREAD_MIN = 64
 
 
 @dataclass(slots=True)
@@ -59,7 +75,8 @@ class MatcherState:
     events_since_snapshot: int = 0
 
     def first_time(self, cmd_id: int) -> bool:
-        """Records `cmd_id`; False when it was applied recently (a republished command)."""
+        """Records `cmd_id`; False when it was applied recently (a republished command).
+        (`Matcher._dedup` inlines the same steps.)"""
         if cmd_id in self.seen:
             return False
         if len(self.recent) == self.recent.maxlen:
@@ -85,6 +102,52 @@ def event_seq(payload: bytes) -> int:
     return int(payload[7 : payload.index(b",")])
 
 
+def _as_is(response: Any, **_options: Any) -> Any:
+    return response
+
+
+def raw_commands(entries: list[Any] | None) -> list[Command]:
+    """(id, payload) of stream entries as hiredis parsed them: `[id, [field, value, ...]]`."""
+    commands: list[Command] = []
+    for entry_id, fields in entries or ():
+        # Commands carry one field; anything else is looked up (and dead-lettered if absent).
+        if fields and fields[0] == PAYLOAD_FIELD:
+            commands.append((entry_id, fields[1]))
+        else:
+            pairs = dict(zip(fields[::2], fields[1::2], strict=True)) if fields else {}
+            commands.append((entry_id, pairs.get(PAYLOAD_FIELD, b"")))
+    return commands
+
+
+def decode_commands(entries: list[Command]) -> list[Decoded]:
+    """What the matcher checks before the engine sees a command: a JSON object with a `type`,
+    and its `cmd_id`. Touches no state, so the next batch is decoded while the engine runs."""
+    decoded: list[Decoded] = []
+    loads = orjson.loads
+    for entry_id, raw in entries:
+        try:
+            command = loads(raw)
+        except orjson.JSONDecodeError as exc:
+            decoded.append((entry_id, raw, None, f"not JSON: {exc}"))
+            continue
+        if type(command) is not dict or type(command.get("type")) is not str:
+            decoded.append((entry_id, raw, None, "not a command object with a type"))
+            continue
+        cmd_id = command.get("cmd_id")
+        # `type() is int` rather than isinstance: a bool is no command id.
+        decoded.append((entry_id, raw, cmd_id if type(cmd_id) is int else None, None))
+    return decoded
+
+
+def read_reply_entries(reply: Any) -> list[Any]:
+    """The entries of the one stream of a raw XREADGROUP reply (RESP2 list, RESP3 map)."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        return cast(list[Any], next(iter(reply.values())))
+    return cast(list[Any], reply[0][1])
+
+
 class Matcher:
     def __init__(
         self,
@@ -104,6 +167,11 @@ class Matcher:
         self.state = MatcherState()
         self._pool = pool
         self._redis = redis
+        # The same connections, but XREADGROUP and XRANGE replies stay as hiredis parsed them:
+        # redis-py's per-entry reply callbacks (a dict per entry) cost more than the engine.
+        self._raw = Redis(connection_pool=redis.connection_pool)
+        for command in ("XREADGROUP", "XRANGE"):
+            self._raw.set_response_callback(command, _as_is)
         self._batch_size = batch_size
         self._snapshot_every = snapshot_every
         self.lease = Lease(redis, matcher_lease_key(market_id), lease_ms)
@@ -112,11 +180,25 @@ class Matcher:
         self._events = events_stream(market_id)
         self._last_tick = 0.0
         self._leased = False
+        self._snapshot_task: asyncio.Task[None] | None = None
+        # Read but not applied yet (NOACK: recovery replays them from the stream anyway).
+        self._ahead: list[Decoded] = []
+        # The MULTI/EXEC of the batch before, landing while this batch's engine runs.
+        self._writing: asyncio.Task[Any] | None = None
+        # A write failed after later batches were applied: the engine is ahead of the stream.
+        self._needs_recovery = False
+        # The engine's last seq, readable while the engine runs in a thread (which holds it).
+        self.last_seq = 0
 
     # ----- recovery --------------------------------------------------------------------------
 
     async def recover(self) -> None:
         """Loads the newest snapshot and replays every command after it."""
+        await self.snapshot_written()
+        with contextlib.suppress(Exception):  # what did not land is replayed below
+            await self.flush()
+        self._ahead = []
+        self._needs_recovery = False
         async with self._pool.acquire() as conn:
             snap = await engine_snapshots.latest(conn, self.market_id)
         if snap is not None:
@@ -125,23 +207,24 @@ class Matcher:
         else:
             self.engine = ordex.Engine(self.config)
             self.state = MatcherState()
+        self.last_seq = self.engine.last_seq
         last = cast(list[Entry], await self._redis.xrevrange(self._events, count=1))
-        self.state.last_emitted_seq = event_seq(last[0][1][b"payload"]) if last else 0
+        self.state.last_emitted_seq = entry_last_seq(last[0][1]) if last else 0
         with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
             await self._redis.xgroup_create(self._commands, MATCHER_GROUP, id="0", mkstream=True)
         replayed = 0
         while True:
             await self._keep_lease()
             start = b"(" + self.state.last_stream_id
-            entries = cast(
-                list[Entry],
-                await self._redis.xrange(self._commands, min=start, count=self._batch_size),
+            entries = raw_commands(
+                await self._raw.xrange(self._commands, min=start, count=self._batch_size)
             )
             if not entries:
                 break
             await self.apply(entries)
             replayed += len(entries)
-        # New deliveries start right after what was replayed; pending ones are already applied.
+        await self.flush()
+        # New deliveries start right after what was replayed.
         await self._redis.xgroup_setid(self._commands, MATCHER_GROUP, id=self.state.last_stream_id)
         log.info(
             "matcher recovered",
@@ -153,61 +236,78 @@ class Matcher:
 
     # ----- processing ------------------------------------------------------------------------
 
-    async def apply(self, entries: list[Entry]) -> int:
-        """Applies commands in stream order and appends their new events atomically."""
-        payloads: list[bytes] = []
-        dead: list[tuple[bytes, bytes, str]] = []
-        for entry_id, fields in entries:
-            raw = fields.get(b"payload", b"")
-            reason = self._screen(raw)
-            if reason == "duplicate":
-                continue
-            if reason is not None:
-                dead.append((entry_id, raw, reason))
-                continue
-            payloads.append(raw)
-        events = self.engine.process_json(payloads) if payloads else []
-        fresh = [e for e in events if event_seq(e) > self.state.last_emitted_seq]
+    async def apply(self, entries: list[Command]) -> int:
+        """Applies commands in stream order and appends their new events as one entry, atomically
+        with the progress key."""
+        return await self._apply(decode_commands(entries))
+
+    async def _apply(self, batch: list[Decoded]) -> int:
+        payloads, dead = self._dedup(batch)
+        if len(payloads) >= THREAD_MIN:
+            # The engine releases the GIL: the next batch is read and decoded meanwhile.
+            events = await asyncio.to_thread(self.engine.process_json, payloads)
+        else:
+            events = self.engine.process_json(payloads) if payloads else []
+        fresh = events
+        if events:
+            # Seqs are gap-free and in order, so the events already in the stream (a replay after
+            # a crash) are a prefix of known length.
+            already = self.state.last_emitted_seq - event_seq(events[0]) + 1
+            if already > 0:
+                fresh = events[already:]
         pipe = self._redis.pipeline(transaction=True)
         if fresh:
-            # One script call appends the whole batch: one command and one reply instead of one
-            # per event, which is most of what a batch costs the matcher on the client side.
-            pipe.eval(APPEND_EVENTS, 1, self._events, *fresh)
+            first_seq, last_seq = event_seq(fresh[0]), event_seq(fresh[-1])
+            if last_seq - first_seq + 1 != len(fresh):
+                raise RuntimeError(
+                    f"{self.market_id}: engine events {first_seq}..{last_seq} not gap-free"
+                )
+            pipe.xadd(
+                self._events,
+                cast(dict[Any, Any], event_batch_fields(fresh, first_seq, last_seq)),
+            )
         for entry_id, raw, reason in dead:
             pipe.xadd(
                 deadletter_stream(self.market_id),
                 {"payload": raw, "reason": reason, "command_id": entry_id},
             )
-        pipe.set(matcher_progress_key(self.market_id), entries[-1][0])
+        pipe.set(matcher_progress_key(self.market_id), batch[-1][0])
         if events:
             pipe.hset(
                 top_of_book_key(self.market_id), mapping=cast(dict[Any, Any], self._top_of_book())
             )
-        await pipe.execute()
+        # Writes land in stream order: this batch's goes out once the one before has landed.
+        await self.flush()
+        self._writing = asyncio.ensure_future(pipe.execute())
         if fresh:
-            self.state.last_emitted_seq = event_seq(fresh[-1])
-        self.state.last_stream_id = entries[-1][0]
+            self.state.last_emitted_seq = last_seq
+        self.last_seq = self.engine.last_seq
+        self.state.last_stream_id = batch[-1][0]
         self.state.events_since_snapshot += len(events)
         if self.state.events_since_snapshot >= self._snapshot_every:
-            await self.snapshot()
+            self._snapshot_in_background()
         return len(events)
 
-    def _screen(self, raw: bytes) -> str | None:
-        """None to apply, "duplicate" to drop silently, or why the command is dead-lettered."""
-        try:
-            command = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            return f"not JSON: {exc}"
-        if not isinstance(command, dict) or not isinstance(command.get("type"), str):
-            return "not a command object with a type"
-        cmd_id = command.get("cmd_id")
-        if (
-            isinstance(cmd_id, int)
-            and not isinstance(cmd_id, bool)
-            and not self.state.first_time(cmd_id)
-        ):
-            return "duplicate"
-        return None
+    def _dedup(self, batch: list[Decoded]) -> tuple[list[bytes], list[DeadLetter]]:
+        """The payloads to apply and the commands to dead-letter; a `cmd_id` applied recently (a
+        republished command) is dropped. Runs for every command, hence the window inlined
+        (`MatcherState.first_time` does the same steps)."""
+        payloads: list[bytes] = []
+        dead: list[DeadLetter] = []
+        recent, seen = self.state.recent, self.state.seen
+        for entry_id, raw, cmd_id, reason in batch:
+            if reason is not None:
+                dead.append((entry_id, raw, reason))
+                continue
+            if cmd_id is not None:
+                if cmd_id in seen:
+                    continue
+                if len(recent) == DEDUP_WINDOW:
+                    seen.discard(recent[0])
+                recent.append(cmd_id)
+                seen.add(cmd_id)
+            payloads.append(raw)
+        return payloads, dead
 
     def _top_of_book(self) -> dict[str, str]:
         bid, ask, last = self.engine.best_bid(), self.engine.best_ask(), self.engine.last_price
@@ -219,35 +319,116 @@ class Matcher:
             "seq": str(self.engine.last_seq),
         }
 
+    async def flush(self) -> None:
+        """Waits until the last applied batch's events are in Redis."""
+        writing, self._writing = self._writing, None
+        if writing is None:
+            return
+        try:
+            await writing
+        except BaseException:
+            self._needs_recovery = True  # later batches were applied on top of the lost one
+            raise
+
     async def snapshot(self) -> None:
+        """Writes a snapshot of the state now, after the one still being written if any."""
+        await self.flush()
+        await self.snapshot_written()
+        await self._save(self._capture())
+        self.state.events_since_snapshot = 0
+
+    async def snapshot_written(self) -> None:
+        """Waits for the snapshot being written in the background, if any."""
+        task, self._snapshot_task = self._snapshot_task, None
+        if task is not None:
+            await task
+
+    def _snapshot_in_background(self) -> None:
+        # The state is captured here, between two batches; only the write (a few MB to
+        # PostgreSQL) overlaps the next batches. One write at a time keeps snapshots in order:
+        # while one is still going, the next is taken after a later batch.
+        if self._snapshot_task is not None and not self._snapshot_task.done():
+            return
+        snap = self._capture()
+        self.state.events_since_snapshot = 0
+        self._snapshot_task = asyncio.create_task(self._save_logged(snap, self._writing))
+
+    def _capture(self) -> engine_snapshots.Snapshot:
+        return engine_snapshots.Snapshot(
+            stream_id=self.state.last_stream_id.decode(),
+            seq=self.engine.last_seq,
+            recent_cmd_ids=list(self.state.recent),
+            state_hash=self.engine.state_hash(),
+            state=self.engine.snapshot(),
+        )
+
+    async def _save(self, snap: engine_snapshots.Snapshot) -> None:
         async with self._pool.acquire() as conn:
             await engine_snapshots.save(
                 conn,
                 self.market_id,
-                stream_id=self.state.last_stream_id.decode(),
-                seq=self.engine.last_seq,
-                recent_cmd_ids=list(self.state.recent),
-                state_hash=self.engine.state_hash(),
-                state=self.engine.snapshot(),
+                stream_id=snap.stream_id,
+                seq=snap.seq,
+                recent_cmd_ids=snap.recent_cmd_ids,
+                state_hash=snap.state_hash,
+                state=snap.state,
             )
-        self.state.events_since_snapshot = 0
+
+    async def _save_logged(
+        self, snap: engine_snapshots.Snapshot, writing: asyncio.Task[Any] | None
+    ) -> None:
+        if writing is not None:
+            # A snapshot past events that are not in the stream would lose them for good.
+            await asyncio.wait({writing})
+            if writing.cancelled() or writing.exception() is not None:
+                return
+        try:
+            await self._save(snap)
+        except Exception as exc:  # a lost snapshot only makes a later recovery replay more
+            log.warning("matcher snapshot not written", market=self.market_id, error=str(exc))
 
     async def step(self, block_ms: int = 100) -> int:
-        """Reads one batch through the consumer group and applies it; returns the events made."""
+        """Reads one batch through the consumer group and applies it; returns the events made.
+
+        NOACK: recovery replays from the snapshot's stream id, never from the pending entries, so
+        keeping them (and an XACK per batch) would buy nothing."""
+        if self._needs_recovery:
+            await self.recover()
+        try:
+            return await self._step(block_ms)
+        except BaseException:
+            # The engine, the dedup window or the group's read position (NOACK: what was read
+            # is not pending anywhere) may now be ahead of the streams: recover before going on.
+            self._needs_recovery = True
+            raise
+
+    async def _step(self, block_ms: int) -> int:
         await self._maybe_tick()
-        reply = await self._redis.xreadgroup(
+        batch, self._ahead = self._ahead or await self._read(block_ms), []
+        if not batch:
+            return 0
+        # The next batch is read and decoded while this one is applied: Redis serves it on its
+        # own core, and the engine (GIL released) runs beside its parsing and decoding.
+        ahead = asyncio.ensure_future(self._read(None))
+        try:
+            made = await self._apply(batch)
+        finally:
+            self._ahead = await ahead
+        if not self._ahead:
+            # Nothing to overlap the write with: the events are in Redis when step returns.
+            await self.flush()
+        return made
+
+    async def _read(self, block_ms: int | None) -> list[Decoded]:
+        reply = await self._raw.xreadgroup(
             MATCHER_GROUP,
             self.lease.owner,
             {self._commands: ">"},
             count=self._batch_size,
             block=block_ms,
+            noack=True,
         )
-        if not reply:
-            return 0
-        entries = cast(list[tuple[bytes, list[Entry]]], reply)[0][1]
-        made = await self.apply(entries)
-        await self._redis.xack(self._commands, MATCHER_GROUP, *[e[0] for e in entries])
-        return made
+        return decode_commands(raw_commands(read_reply_entries(reply)))
 
     async def _maybe_tick(self) -> None:
         """Engine time (for GTD expiry) enters as a command in the stream, so replay sees it too."""

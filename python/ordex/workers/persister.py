@@ -12,18 +12,18 @@ import contextlib
 from typing import Any, cast
 
 import asyncpg
-import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from ordex.db import settlement as settlement_db
 from ordex.logging import get_logger
 from ordex.services.markets import Market
-from ordex.streams import PERSISTER_GROUP, PERSISTER_LEASE, events_stream
+from ordex.streams import PERSISTER_GROUP, PERSISTER_LEASE, entry_events, entry_size, events_stream
 from ordex.workers.lease import Lease
 from ordex.workers.settlement import Settlement
 
 log = get_logger(__name__)
+
 
 Entry = tuple[bytes, dict[bytes, bytes]]
 
@@ -50,6 +50,11 @@ class Persister:
         self._markets = markets
         self._consumer = consumer
         self._batch_size = batch_size
+        # Entries per read. An entry of the matcher holds a whole batch of events (thousands
+        # under load), a live one a few: the count follows the largest entry of the last read
+        # so that a transaction stays near `batch_size` events. It starts at one entry, since a
+        # backlog of full batches read 2,000 at a time would be gigabytes.
+        self._count = 1
         self._streams = {events_stream(m): m for m in markets}
         self.applied_seq: dict[str, int] = {}
 
@@ -61,11 +66,11 @@ class Persister:
     async def apply_batch(self, market_id: str, entries: list[Entry]) -> int:
         """Applies one batch of a market's events; returns how many were new."""
         events: list[dict[str, Any]] = []
-        for _, fields in entries:
+        for entry_id, fields in entries:
             try:
-                events.append(orjson.loads(fields[b"payload"]))
-            except (KeyError, orjson.JSONDecodeError):
-                log.error("unreadable event skipped", market=market_id)
+                events.extend(entry_events(fields))
+            except ValueError:
+                log.error("unreadable events entry skipped", market=market_id, entry=entry_id)
         market = self._markets[market_id]
         async with self._pool.acquire() as conn, conn.transaction():
             last_seq = await settlement_db.lock_progress(conn, market_id)
@@ -108,10 +113,11 @@ class Persister:
             PERSISTER_GROUP,
             self._consumer,
             dict.fromkeys(self._streams, start),
-            count=self._batch_size,
+            count=self._count,
             block=None if pending else block_ms,
         )
         read = 0
+        largest = 0
         streams = cast(list[tuple[bytes | str, list[Entry]]], reply or [])
         for stream, entries in streams:
             if not entries:
@@ -120,6 +126,9 @@ class Persister:
             await self.apply_batch(self._streams[name], entries)
             await self._redis.xack(name, PERSISTER_GROUP, *[e[0] for e in entries])
             read += len(entries)
+            largest = max(largest, *(entry_size(e[1]) for e in entries))
+        if read:
+            self._count = max(1, min(self._batch_size, self._batch_size // max(1, largest)))
         return read
 
     async def run(self, stop: asyncio.Event) -> None:
