@@ -61,49 +61,69 @@ async def load_positions(
 
 async def write(conn: Connection, s: Settlement) -> None:
     market_id = s.market.id
+    # One statement per table over arrays (unnest) rather than one per row: a batch of
+    # thousands of events touches thousands of orders. The rows were locked in id order by
+    # `load_orders`/`load_positions`; the balances are updated in (account, asset) order.
     changed = [o for o in s.orders.values() if o.changed]
     if changed:
-        await conn.executemany(
-            "UPDATE orders SET status = $2, quantity = $3, filled_quantity = $4, average_price = $5,"
-            " hold_released = $6, reject_reason = $7, cancel_reason = $8, updated_at = now()"
-            " WHERE id = $1",
-            [
-                (
-                    o.id,
-                    o.status,
-                    o.quantity,
-                    o.filled,
-                    o.average_price,
-                    o.hold_released,
-                    o.reject_reason,
-                    o.cancel_reason,
-                )
-                for o in changed
-            ],
+        await conn.execute(
+            "UPDATE orders o SET status = u.status, quantity = u.quantity,"
+            " filled_quantity = u.filled, average_price = u.average_price,"
+            " hold_released = u.hold_released, reject_reason = u.reject_reason,"
+            " cancel_reason = u.cancel_reason, updated_at = now()"
+            " FROM unnest($1::bigint[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[],"
+            " $6::numeric[], $7::text[], $8::text[])"
+            " AS u(id, status, quantity, filled, average_price, hold_released, reject_reason,"
+            " cancel_reason)"
+            " WHERE o.id = u.id",
+            [o.id for o in changed],
+            [o.status for o in changed],
+            [o.quantity for o in changed],
+            [o.filled for o in changed],
+            [o.average_price for o in changed],
+            [o.hold_released for o in changed],
+            [o.reject_reason for o in changed],
+            [o.cancel_reason for o in changed],
         )
-    positions = [(a, p) for a, p in s.positions.items() if p.changed]
+    positions = sorted(((a, p) for a, p in s.positions.items() if p.changed), key=lambda x: x[0])
     if positions:
-        await conn.executemany(
+        await conn.execute(
             "INSERT INTO positions (account_id, market_id, size, cost, realized_pnl)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, market_id) DO UPDATE"
+            " SELECT u.account_id, $1, u.size, u.cost, u.realized_pnl"
+            " FROM unnest($2::bigint[], $3::numeric[], $4::numeric[], $5::numeric[])"
+            " AS u(account_id, size, cost, realized_pnl)"
+            " ON CONFLICT (account_id, market_id) DO UPDATE"
             " SET size = EXCLUDED.size, cost = EXCLUDED.cost, realized_pnl = EXCLUDED.realized_pnl,"
             " updated_at = now()",
-            [(a, market_id, p.size, p.cost, p.realized_pnl) for a, p in positions],
+            market_id,
+            [a for a, _ in positions],
+            [p.size for _, p in positions],
+            [p.cost for _, p in positions],
+            [p.realized_pnl for _, p in positions],
         )
     deltas = [
         (a, asset, d[0], d[1]) for (a, asset), d in sorted(s.balances.items()) if d[0] or d[1]
     ]
     if deltas:
+        accounts, assets = [d[0] for d in deltas], [d[1] for d in deltas]
         # Rows first (zeros satisfy the checks), then the deltas: an upsert would check the
         # proposed row, a negative delta, before resolving the conflict.
-        await conn.executemany(
-            "INSERT INTO balances (account_id, asset) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            [(a, asset) for a, asset, _, _ in deltas],
+        await conn.execute(
+            "INSERT INTO balances (account_id, asset)"
+            " SELECT * FROM unnest($1::bigint[], $2::text[]) ON CONFLICT DO NOTHING",
+            accounts,
+            assets,
         )
-        await conn.executemany(
-            "UPDATE balances SET total = total + $3, held = held + $4, updated_at = now()"
-            " WHERE account_id = $1 AND asset = $2",
-            deltas,
+        await conn.execute(
+            "UPDATE balances b SET total = b.total + u.total, held = b.held + u.held,"
+            " updated_at = now()"
+            " FROM unnest($1::bigint[], $2::text[], $3::numeric[], $4::numeric[])"
+            " AS u(account_id, asset, total, held)"
+            " WHERE b.account_id = u.account_id AND b.asset = u.asset",
+            accounts,
+            assets,
+            [d[2] for d in deltas],
+            [d[3] for d in deltas],
         )
     if s.fills:
         await conn.copy_records_to_table(
