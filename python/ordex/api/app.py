@@ -7,6 +7,7 @@ never be left open; only the routers in PUBLIC (health, docs, the sign-in flows)
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,11 +16,12 @@ import asyncpg
 import redis.exceptions
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from prometheus_fastapi_instrumentator import Instrumentator
+from fastapi.telemetry import TelemetryConfig
 from redis.asyncio import Redis
 
 from ordex.api.deps import get_principal
 from ordex.api.errors import BodySizeLimitMiddleware, error_response, install_error_handlers
+from ordex.api.metrics import install_metrics
 from ordex.api.middleware import AccessLogMiddleware
 from ordex.api.realtime.mount import RealtimeMount
 from ordex.api.realtime.runtime import RealtimeRuntime
@@ -70,6 +72,13 @@ PROTECTED: tuple[APIRouter, ...] = (
 )
 
 
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
+def _otel_requested() -> bool:
+    return os.environ.get("FASTAPI_OTEL_AUTO_CONFIGURE", "").lower() == "true"
+
+
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("backing service unavailable", path=request.url.path, error=str(exc))
     return error_response(request.url.path, 503, "Service temporarily unavailable")
@@ -117,6 +126,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        # Metrics are Prometheus's (/metrics); FastAPI's own OpenTelemetry would otherwise look
+        # its providers up on every request. FASTAPI_OTEL_AUTO_CONFIGURE=true keeps it.
+        telemetry=None if _otel_requested() else _NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.started_at = time.monotonic()
@@ -135,9 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in PROTECTED:
         app.include_router(router, dependencies=[Depends(get_principal)])
 
-    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(
-        app, endpoint="/metrics", include_in_schema=False
-    )
+    install_metrics(app)
     # Socket.IO at /socket.io and the WebSocket at /api/v1/ws, on the same port as the API.
     app.state.realtime = RealtimeRuntime(app, settings, redis_url)
     app.add_middleware(RealtimeMount, server=app.state.realtime.sio)
