@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: Annotated[int, Field(ge=1)] = 3600
     session_ttl_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
     cookie_secure: bool = False
+    # How long a checked credential is trusted without the database: a revocation takes effect
+    # at once in the process that made it, within this bound in the other API processes.
+    auth_cache_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
 
     # Fixed-window limits per client address: "N per window".

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from redis.asyncio import Redis
 
-from ordex.api.deps import get_principal
+from ordex.api.deps import document_credentials, get_principal
 from ordex.api.errors import BodySizeLimitMiddleware, error_response, install_error_handlers
 from ordex.api.metrics import install_metrics
 from ordex.api.middleware import AccessLogMiddleware
@@ -48,6 +48,7 @@ from ordex.config import Settings
 from ordex.db.pool import create_pool
 from ordex.logging import configure_logging, get_logger
 from ordex.security import configure_password_hashing
+from ordex.services.credential_cache import CredentialCache
 from ordex.version import VERSION
 
 log = get_logger(__name__)
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.started_at = time.monotonic()
+    app.state.credential_cache = CredentialCache(settings.auth_cache_seconds)
 
     install_error_handlers(app)
     app.add_exception_handler(redis.exceptions.ConnectionError, _unavailable)
@@ -146,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in PROTECTED:
         app.include_router(router, dependencies=[Depends(get_principal)])
+    document_credentials(app, PUBLIC, PROTECTED)
 
     install_metrics(app)
     # Socket.IO at /socket.io and the WebSocket at /api/v1/ws, on the same port as the API.

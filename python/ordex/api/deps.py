@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.encoders import jsonable_encoder
+from fastapi.routing import APIRoute
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPBearer
+from fastapi.security.base import SecurityBase
 from redis.asyncio import Redis
 
 from ordex.config import Settings
@@ -16,6 +20,7 @@ from ordex.db.users import UserRow
 from ordex.services import auth as auth_service
 from ordex.services import ratelimit
 from ordex.services.auth import Principal
+from ordex.services.credential_cache import CredentialCache, credentials_revision
 from ordex.services.errors import unauthenticated
 from ordex.services.users import Role
 
@@ -68,27 +73,69 @@ def presented_credential(request: Request) -> str | None:
     )
 
 
-# Declared for the OpenAPI document (so /docs can authorize); presented_credential() does the work.
-_bearer_scheme = HTTPBearer(
-    auto_error=False, description="access token, hc_live_ token or API_TOKEN"
+# The credentials as the OpenAPI document declares them (so /docs can authorize). They are not
+# dependencies of get_principal: FastAPI would solve three more dependencies on every request
+# for what presented_credential() does anyway.
+CREDENTIAL_SCHEMES: tuple[SecurityBase, ...] = (
+    HTTPBearer(auto_error=False, description="access token, hc_live_ token or API_TOKEN"),
+    APIKeyHeader(name="X-API-Key", auto_error=False),
+    APIKeyCookie(name=AUTH_COOKIE, auto_error=False),
 )
-_api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
-_cookie_scheme = APIKeyCookie(name=AUTH_COOKIE, auto_error=False)
 
 
-async def get_principal(
-    request: Request,
-    conn: DbConn,
-    settings: SettingsDep,
-    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer_scheme)] = None,
-    _api_key: Annotated[str | None, Security(_api_key_scheme)] = None,
-    _cookie: Annotated[str | None, Security(_cookie_scheme)] = None,
-) -> Principal:
+def _needs_principal(dependant: Dependant) -> bool:
+    return any(dep.call is get_principal or _needs_principal(dep) for dep in dependant.dependencies)
+
+
+def document_credentials(
+    app: FastAPI, public: Iterable[APIRouter], protected: Iterable[APIRouter]
+) -> None:
+    """Declare CREDENTIAL_SCHEMES in the OpenAPI document, required by every route of the
+    `protected` routers and every route of the `public` ones that asks for the principal."""
+    build = app.openapi
+    requirement: list[dict[str, list[str]]] = [
+        {scheme.scheme_name: []} for scheme in CREDENTIAL_SCHEMES
+    ]
+    routes = [(route, True) for router in protected for route in router.routes]
+    routes += [(route, False) for router in public for route in router.routes]
+    operations = [
+        (route.path_format, method.lower())
+        for route, guarded in routes
+        if isinstance(route, APIRoute)
+        and route.include_in_schema
+        and (guarded or _needs_principal(route.dependant))
+        for method in route.methods or ()
+    ]
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        for scheme in CREDENTIAL_SCHEMES:
+            schemes[scheme.scheme_name] = jsonable_encoder(
+                scheme.model, by_alias=True, exclude_none=True
+            )
+        for path, method in operations:
+            operation = schema["paths"].get(path, {}).get(method)
+            if operation is not None:
+                operation["security"] = requirement
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+async def get_principal(request: Request, conn: DbConn) -> Principal:
+    # `conn` is the request's own connection (FastAPI hands the same one to the route): a second
+    # one acquired here while the route holds the first could wait forever on a full pool.
     token = presented_credential(request)
     if token is None:
         raise unauthenticated()
-    principal = await auth_service.resolve(conn, settings, token)
-    request.state.principal = principal
+    state = request.app.state
+    cache: CredentialCache = state.credential_cache
+    principal = cache.get(token)
+    if principal is None:
+        revision = credentials_revision()
+        principal, valid_until = await auth_service.resolve_until(conn, state.settings, token)
+        cache.put(token, principal, revision, valid_until)
     return principal
 
 

@@ -2,6 +2,8 @@
 
 Accepted credentials: an access JWT bound to a live session, a personal API token (hc_live_...),
 or the server API_TOKEN, which acts as the oldest active admin.
+Whatever revokes a session or token here calls `credentials_changed()` once it is written, so
+no `CredentialCache` of the process trusts it any longer.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ordex.db.types import Connection
 from ordex.db.users import UserRow
 from ordex.security import (
     API_TOKEN_PREFIX,
+    AccessClaims,
     InvalidTokenError,
     constant_time_equals,
     decode_access_token,
@@ -26,6 +29,7 @@ from ordex.security import (
     hash_api_token,
     new_jti,
 )
+from ordex.services.credential_cache import credentials_changed
 from ordex.services.errors import ServiceError, unauthenticated
 from ordex.services.users import Status
 
@@ -87,8 +91,36 @@ def _active_user(user: UserRow | None) -> UserRow:
     return user
 
 
+_decoded: dict[tuple[str, str], AccessClaims] = {}
+DECODED_MAX = 10_000
+
+
+def _access_claims(key: str, token: str) -> AccessClaims:
+    """The claims of a valid, unexpired access token, each token's signature checked once per
+    process: what a token says never changes, and whether its session still lives is asked
+    of the database (or the credential cache) every time."""
+    claims = _decoded.get((key, token))
+    if claims is None:
+        claims = decode_access_token(key, token)
+        if len(_decoded) >= DECODED_MAX:
+            _decoded.clear()
+        _decoded[key, token] = claims
+    elif claims.expires_at <= datetime.now(UTC):
+        del _decoded[key, token]
+        raise InvalidTokenError("token expired")
+    return claims
+
+
 async def resolve(conn: Connection, settings: Settings, token: str) -> Principal:
     """Turn a presented credential into a principal, or raise 401."""
+    principal, _ = await resolve_until(conn, settings, token)
+    return principal
+
+
+async def resolve_until(
+    conn: Connection, settings: Settings, token: str
+) -> tuple[Principal, datetime | None]:
+    """`resolve`, and until when the credential can be valid at most (None: no expiry)."""
     token = token.strip()
     if not token:
         raise unauthenticated()
@@ -96,16 +128,16 @@ async def resolve(conn: Connection, settings: Settings, token: str) -> Principal
         owner = await tokens_repo.user_for_token(conn, hash_api_token(token))
         if owner is None:
             raise unauthenticated("Invalid or revoked API token")
-        return Principal(user=_active_user(owner), kind=CredentialKind.API_TOKEN)
+        return Principal(user=_active_user(owner), kind=CredentialKind.API_TOKEN), None
     if settings.api_token is not None and constant_time_equals(
         token, settings.api_token.get_secret_value()
     ):
         admin = await users_repo.first_active_admin(conn)
         if admin is None:
             raise unauthenticated("API_TOKEN is valid but no admin user exists yet")
-        return Principal(user=admin, kind=CredentialKind.SERVER_TOKEN)
+        return Principal(user=admin, kind=CredentialKind.SERVER_TOKEN), None
     try:
-        claims = decode_access_token(settings.jwt_key(), token)
+        claims = _access_claims(settings.jwt_key(), token)
     except InvalidTokenError as exc:
         raise unauthenticated(f"Invalid credentials: {exc}") from exc
     found = await sessions_repo.live_session_user(conn, claims.session_id)
@@ -114,7 +146,10 @@ async def resolve(conn: Connection, settings: Settings, token: str) -> Principal
     session, user = found
     if session.user_id != claims.user_id or session.current_jti != claims.jti:
         raise unauthenticated("Session revoked or expired")
-    return Principal(user=_active_user(user), kind=CredentialKind.SESSION, session_id=session.id)
+    principal = Principal(
+        user=_active_user(user), kind=CredentialKind.SESSION, session_id=session.id
+    )
+    return principal, min(claims.expires_at, session.expires_at)
 
 
 async def refresh(conn: Connection, settings: Settings, token: str) -> tuple[UserRow, IssuedToken]:
@@ -131,9 +166,11 @@ async def refresh(conn: Connection, settings: Settings, token: str) -> tuple[Use
         user = _active_user(await users_repo.get_by_id(conn, claims.user_id))
         jti = new_jti()
         rotated = await sessions_repo.rotate_jti(conn, session.id, claims.jti, jti)
+    credentials_changed()
     if not rotated:
         # The token was already rotated away: a replay, so the whole session ends.
         await sessions_repo.revoke_session(conn, session.id)
+        credentials_changed()
         raise unauthenticated("Token already refreshed; session ended")
     max_age = int((session.expires_at - datetime.now(UTC)).total_seconds())
     issued = IssuedToken(
@@ -155,6 +192,7 @@ async def logout(conn: Connection, settings: Settings, token: str | None) -> Non
     session = await sessions_repo.get_live_session(conn, claims.session_id)
     if session is not None and session.current_jti == claims.jti:
         await sessions_repo.revoke_session(conn, session.id)
+        credentials_changed()
 
 
 def ensure_role(principal: Principal, *roles: str) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from ordex.db import api_tokens as tokens_repo
 from ordex.db.types import Connection
 from ordex.security import hash_api_token, new_api_token
+from ordex.services.credential_cache import credentials_changed
 from ordex.services.errors import ServiceError
 
 
@@ -21,9 +22,12 @@ async def issue_token(conn: Connection, user_id: uuid.UUID) -> str:
     async with conn.transaction():
         await tokens_repo.revoke_user_tokens(conn, user_id)
         await tokens_repo.insert_token(conn, user_id, hash_api_token(token))
+    credentials_changed()
     return token
 
 
 async def revoke_token(conn: Connection, user_id: uuid.UUID) -> None:
-    if await tokens_repo.revoke_user_tokens(conn, user_id) == 0:
+    revoked = await tokens_repo.revoke_user_tokens(conn, user_id)
+    credentials_changed()
+    if revoked == 0:
         raise ServiceError(404, "TOKEN_NOT_FOUND", "No API token to revoke")

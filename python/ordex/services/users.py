@@ -14,6 +14,7 @@ from ordex.db.users import UserRow
 from ordex.roles import Role as Role  # re-exported for callers of this service
 from ordex.roles import Status as Status
 from ordex.security import hash_password, verify_password
+from ordex.services.credential_cache import credentials_changed
 from ordex.services.errors import ServiceError, unauthenticated
 
 PENDING_MESSAGE = "Registration successful. Your account is pending admin approval."
@@ -125,4 +126,6 @@ async def update_user(
         if new_status != Status.ACTIVE:
             # Sign-out takes effect at once; API tokens are refused while the user is not ACTIVE.
             await sessions_repo.revoke_user_sessions(conn, user.id)
+    # Committed: no cached principal may keep the old role or status.
+    credentials_changed()
     return updated
