@@ -144,10 +144,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Sockets refused or missing (a database or Redis that went away) surface as OSError.
     app.add_exception_handler(OSError, _unavailable)
 
+    # Routes match in the order they are included: the exchange's first, being the busiest (none
+    # of their paths overlaps another router's).
+    guard = [Depends(get_principal)]
+    app.include_router(exchange.router, dependencies=guard)
     for router in PUBLIC:
         app.include_router(router)
     for router in PROTECTED:
-        app.include_router(router, dependencies=[Depends(get_principal)])
+        if router is not exchange.router:
+            app.include_router(router, dependencies=guard)
     document_credentials(app, PUBLIC, PROTECTED)
 
     install_metrics(app)

@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal, NoReturn
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
 
-from ordex.api.deps import AdminPrincipal, CurrentUser, DbConn, RedisDep
+from ordex.api.deps import AdminPrincipal, CurrentPrincipal, CurrentUser, DbConn
 from ordex.api.schemas_exchange import (
     EXCHANGE_ERRORS,
     BalanceOut,
@@ -46,6 +49,7 @@ from ordex.api.schemas_exchange import (
     order_json,
     position_json,
 )
+from ordex.db.types import Connection
 from ordex.services import deposits as deposits_service
 from ordex.services import orders as orders_service
 from ordex.services import portfolio
@@ -67,11 +71,13 @@ OrderStatus = Literal[
 ]  # fmt: skip
 Limit = Annotated[int, Query(ge=1, le=1000)]
 REGISTRY_MAX_AGE_SECONDS = 5.0
+ACCOUNT_CACHE_MAX = 100_000
 
 
-async def get_market_registry(request: Request, conn: DbConn) -> MarketRegistry:
+async def market_registry(request: Request, conn: Connection) -> MarketRegistry:
     """The markets, reloaded every few seconds: a market halted in the database stops taking
-    orders soon after without a restart, and no request pays for more than a dictionary lookup."""
+    orders soon after without a restart, and no request pays for more than a dictionary lookup.
+    `conn` is the request's connection: a second one could wait forever on a full pool."""
     state = request.app.state
     registry: MarketRegistry | None = getattr(state, "market_registry", None)
     loaded_at: float = getattr(state, "market_registry_loaded_at", 0.0)
@@ -81,7 +87,29 @@ async def get_market_registry(request: Request, conn: DbConn) -> MarketRegistry:
     return registry
 
 
+async def get_market_registry(request: Request, conn: DbConn) -> MarketRegistry:
+    return await market_registry(request, conn)
+
+
 Registry = Annotated[MarketRegistry, Depends(get_market_registry)]
+
+
+def _known_accounts(request: Request) -> dict[uuid.UUID, int]:
+    """user id -> trading account id of this process: the pair never changes once made, so the
+    database is asked once per user (the map starts over past ACCOUNT_CACHE_MAX users)."""
+    state = request.app.state
+    known: dict[uuid.UUID, int] | None = getattr(state, "trading_account_ids", None)
+    if known is None or len(known) >= ACCOUNT_CACHE_MAX:
+        known = state.trading_account_ids = {}
+    return known
+
+
+async def _ensure_account(request: Request, conn: Connection, user_id: uuid.UUID) -> int:
+    known = _known_accounts(request)
+    account_id = known.get(user_id)
+    if account_id is None:
+        account_id = known[user_id] = await ensure_trading_account(conn, user_id)
+    return account_id
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -126,7 +154,7 @@ async def deposit(
     body = await _json_body(request, invalid_request)
     if not isinstance(body, dict):
         raise invalid_request("The body must be a JSON object")
-    account_id = await ensure_trading_account(conn, user.id)
+    account_id = await _ensure_account(request, conn, user.id)
     balance = await deposits_service.deposit(
         conn, registry, account_id, body.get("asset"), body.get("amount")
     )
@@ -139,19 +167,25 @@ async def deposit(
     response_model=OrderAccepted,
     openapi_extra=_body_schema(OrderBody),
 )
-async def submit_order(
-    request: Request, user: CurrentUser, conn: DbConn, redis: RedisDep, registry: Registry
-) -> dict[str, Any]:
+async def submit_order(request: Request, principal: CurrentPrincipal, conn: DbConn) -> JSONResponse:
+    # The hot route: the registry and Redis are read here rather than declared as dependencies,
+    # each of which FastAPI would solve on every request.
     order_request = parse_order_request(await _json_body(request, invalid_order))
-    account_id = await ensure_trading_account(conn, user.id)
+    registry = await market_registry(request, conn)
+    redis: Redis = request.app.state.redis
+    account_id = await _ensure_account(request, conn, principal.user.id)
     submitted = await orders_service.submit_order(conn, redis, registry, account_id, order_request)
-    return {"orderId": submitted.order_id, "status": submitted.status}
+    # A response as is: FastAPI would validate the dict against OrderAccepted (documented above)
+    # before rendering the same JSON.
+    return JSONResponse({"orderId": submitted.order_id, "status": submitted.status}, 202)
 
 
 @router.delete("/orders/{orderId}", status_code=202, response_model=CancelAccepted)
-async def cancel_order(orderId: str, user: CurrentUser, conn: DbConn) -> dict[str, Any]:
+async def cancel_order(
+    request: Request, orderId: str, user: CurrentUser, conn: DbConn
+) -> dict[str, Any]:
     order_id = orders_service.parse_order_id(orderId)
-    account_id = await ensure_trading_account(conn, user.id)
+    account_id = await _ensure_account(request, conn, user.id)
     requested = await orders_service.cancel_order(conn, account_id, order_id)
     return {
         "orderId": str(requested.order.id),
