@@ -5,6 +5,13 @@ from __future__ import annotations
 import asyncpg
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's reset query (advisory unlock, CLOSE ALL, UNLISTEN *, RESET ALL):
+    a round trip on every release, for state ordex never leaves on a pooled connection (its
+    advisory locks are transaction-scoped, it sets no session settings, and the outbox listener
+    unlistens before its release). asyncpg still rolls back a transaction left open."""
+
+
 async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         dsn,
@@ -12,6 +19,7 @@ async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10) -> asyncp
         max_size=max_size,
         command_timeout=30,
         server_settings={"application_name": "ordex", "timezone": "UTC"},
+        reset=_keep_session,
     )
     return pool
 
