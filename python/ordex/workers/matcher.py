@@ -52,8 +52,6 @@ from ordex.workers.lease import Lease
 log = get_logger(__name__)
 
 Entry = tuple[bytes, dict[bytes, bytes]]
-# (stream id, payload) of one command
-Command = tuple[bytes, bytes]
 # (stream id, payload, reason)
 DeadLetter = tuple[bytes, bytes, str]
 # (stream id, payload, cmd_id if any, why it is dead-lettered if it is)
@@ -106,25 +104,19 @@ def _as_is(response: Any, **_options: Any) -> Any:
     return response
 
 
-def raw_commands(entries: list[Any] | None) -> list[Command]:
-    """(id, payload) of stream entries as hiredis parsed them: `[id, [field, value, ...]]`."""
-    commands: list[Command] = []
+def decode_commands(entries: list[Any] | None) -> list[Decoded]:
+    """What the matcher checks before the engine sees a command: a JSON object with a `type`,
+    and its `cmd_id`. `entries` are as hiredis parsed them (`[id, [field, value, ...]]`). Touches
+    no state, so the next batch is decoded while the engine runs."""
+    decoded: list[Decoded] = []
+    loads = orjson.loads
     for entry_id, fields in entries or ():
         # Commands carry one field; anything else is looked up (and dead-lettered if absent).
         if fields and fields[0] == PAYLOAD_FIELD:
-            commands.append((entry_id, fields[1]))
+            raw = fields[1]
         else:
             pairs = dict(zip(fields[::2], fields[1::2], strict=True)) if fields else {}
-            commands.append((entry_id, pairs.get(PAYLOAD_FIELD, b"")))
-    return commands
-
-
-def decode_commands(entries: list[Command]) -> list[Decoded]:
-    """What the matcher checks before the engine sees a command: a JSON object with a `type`,
-    and its `cmd_id`. Touches no state, so the next batch is decoded while the engine runs."""
-    decoded: list[Decoded] = []
-    loads = orjson.loads
-    for entry_id, raw in entries:
+            raw = pairs.get(PAYLOAD_FIELD, b"")
         try:
             command = loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -216,9 +208,7 @@ class Matcher:
         while True:
             await self._keep_lease()
             start = b"(" + self.state.last_stream_id
-            entries = raw_commands(
-                await self._raw.xrange(self._commands, min=start, count=self._batch_size)
-            )
+            entries = await self._raw.xrange(self._commands, min=start, count=self._batch_size)
             if not entries:
                 break
             await self.apply(entries)
@@ -236,9 +226,9 @@ class Matcher:
 
     # ----- processing ------------------------------------------------------------------------
 
-    async def apply(self, entries: list[Command]) -> int:
+    async def apply(self, entries: list[Any]) -> int:
         """Applies commands in stream order and appends their new events as one entry, atomically
-        with the progress key."""
+        with the progress key. `entries` as hiredis parses XRANGE: `[id, [field, value, ...]]`."""
         return await self._apply(decode_commands(entries))
 
     async def _apply(self, batch: list[Decoded]) -> int:
@@ -428,7 +418,7 @@ class Matcher:
             block=block_ms,
             noack=True,
         )
-        return decode_commands(raw_commands(read_reply_entries(reply)))
+        return decode_commands(read_reply_entries(reply))
 
     async def _maybe_tick(self) -> None:
         """Engine time (for GTD expiry) enters as a command in the stream, so replay sees it too."""
