@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from ordex.api.deps import document_credentials, get_principal
 from ordex.api.errors import BodySizeLimitMiddleware, error_response, install_error_handlers
 from ordex.api.metrics import install_metrics
-from ordex.api.middleware import AccessLogMiddleware
+from ordex.api.middleware import AccessLogMiddleware, ReleaseConnection
 from ordex.api.realtime.mount import RealtimeMount
 from ordex.api.realtime.runtime import RealtimeRuntime
 from ordex.api.routes import (
@@ -155,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.include_router(router, dependencies=guard)
     document_credentials(app, PUBLIC, PROTECTED)
 
+    app.add_middleware(ReleaseConnection)  # innermost: after the error handlers have answered
     install_metrics(app)
     # Socket.IO at /socket.io and the WebSocket at /api/v1/ws, on the same port as the API.
     app.state.realtime = RealtimeRuntime(app, settings, redis_url)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any
 
 import asyncpg
@@ -14,6 +14,7 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPBearer
 from fastapi.security.base import SecurityBase
 from redis.asyncio import Redis
 
+from ordex.api.middleware import REQUEST_CONNECTION
 from ordex.config import Settings
 from ordex.db.types import Connection
 from ordex.db.users import UserRow
@@ -37,10 +38,15 @@ async def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_db(request: Request) -> AsyncIterator[Connection]:
-    pool: asyncpg.Pool = request.app.state.pool
-    async with pool.acquire() as conn:
-        yield conn
+async def get_db(request: Request) -> Connection:
+    """The request's connection, acquired on first use; `ReleaseConnection` gives it back."""
+    scope = request.scope
+    held = scope.get(REQUEST_CONNECTION)
+    if held is None:
+        pool: asyncpg.Pool = request.app.state.pool
+        held = scope[REQUEST_CONNECTION] = (pool, await pool.acquire())
+    conn: Connection = held[1]
+    return conn
 
 
 DbConn = Annotated[Connection, Depends(get_db)]
