@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import orjson
 import pytest
+from redis.exceptions import ResponseError
 
 from ordex.streams import (
     MATCHER_GROUP,
@@ -156,3 +157,22 @@ async def test_persister_applies_single_event_and_batch_entries_alike(pipeline: 
     assert [r["status"] for r in statuses] == ["FILLED", "PARTIALLY_FILLED", "FILLED"]
     assert await pipeline.balance(buyer, "BTC") == (D("0.8"), 0)
     await pipeline.ledger_matches_balances()
+
+
+async def test_a_failed_write_makes_the_next_step_recover(pipeline: Pipeline) -> None:
+    matcher = _matcher(pipeline, batch_size=2000)
+    await matcher.recover()
+    await _publish(pipeline, 3)
+    stream = events_stream("BTC-USDC")
+    # A key of the wrong type makes the batch's XADD fail inside its MULTI/EXEC.
+    await pipeline.redis.set(stream, "not a stream")
+    with pytest.raises(ResponseError):
+        await matcher.step(block_ms=10)
+    await pipeline.redis.delete(stream)
+    # The engine had applied the batch; the next step replays it instead of going on from there.
+    await matcher.step(block_ms=10)
+    assert await matcher.caught_up()
+    entries = await pipeline.redis.xrange(stream)
+    seqs = [event["seq"] for e in entries for event in entry_events(e[1])]
+    assert seqs == list(range(1, 7))
+    assert matcher.engine.last_seq == 6

@@ -110,7 +110,7 @@ async def test_a_replayed_event_batch_is_applied_once(pipeline: Pipeline) -> Non
         await pipeline.place(buyer, "BTC-USDC", "BUY", "100", "0.5")
         matcher = runtime.matchers["BTC-USDC"]
         for _ in range(1000):
-            if matcher.last_seq >= 6 and await matcher.caught_up():
+            if matcher.engine.last_seq >= 6 and await matcher.caught_up():
                 break
             await asyncio.sleep(0.01)
     finally:

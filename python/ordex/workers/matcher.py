@@ -12,10 +12,12 @@ Since recovery never looks at the consumer group's pending entries, the matcher 
 and acknowledges nothing. Each applied batch becomes one events entry (`streams.event_batch_fields`)
 written in one MULTI/EXEC with the progress key, the dead letters and the top of book.
 
-Batches overlap: while the engine runs one (in a thread, the GIL released), the next is read and
-decoded and the MULTI/EXEC of the one before lands; writes still land in stream order. A snapshot
-is captured between two batches and written in the background once the events it covers are in
-the stream. Any failure in a step makes the next step recover first.
+Batches overlap with Redis: the next batch's read goes out before the engine runs this one, and
+this batch's MULTI/EXEC lands while the next one runs; writes still land in stream order. (The
+engine stays on the event loop's thread: run in a thread beside the decoding of the next batch,
+it lost more to handing the GIL back and forth than it gained.) A snapshot is captured between
+two batches and written in the background once the events it covers are in the stream. Any
+failure in a step makes the next step recover first.
 """
 
 from __future__ import annotations
@@ -58,8 +60,6 @@ DeadLetter = tuple[bytes, bytes, str]
 Decoded = tuple[bytes, bytes, int | None, str | None]
 
 DEDUP_WINDOW = 100_000
-# Smaller batches run the engine on the event loop's thread: a hand-over costs more than them.
-THREAD_MIN = 64
 
 
 @dataclass(slots=True)
@@ -179,8 +179,6 @@ class Matcher:
         self._writing: asyncio.Task[Any] | None = None
         # A write failed after later batches were applied: the engine is ahead of the stream.
         self._needs_recovery = False
-        # The engine's last seq, readable while the engine runs in a thread (which holds it).
-        self.last_seq = 0
 
     # ----- recovery --------------------------------------------------------------------------
 
@@ -199,7 +197,6 @@ class Matcher:
         else:
             self.engine = ordex.Engine(self.config)
             self.state = MatcherState()
-        self.last_seq = self.engine.last_seq
         last = cast(list[Entry], await self._redis.xrevrange(self._events, count=1))
         self.state.last_emitted_seq = entry_last_seq(last[0][1]) if last else 0
         with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
@@ -233,11 +230,7 @@ class Matcher:
 
     async def _apply(self, batch: list[Decoded]) -> int:
         payloads, dead = self._dedup(batch)
-        if len(payloads) >= THREAD_MIN:
-            # The engine releases the GIL: the next batch is read and decoded meanwhile.
-            events = await asyncio.to_thread(self.engine.process_json, payloads)
-        else:
-            events = self.engine.process_json(payloads) if payloads else []
+        events = self.engine.process_json(payloads) if payloads else []
         fresh = events
         if events:
             # Seqs are gap-free and in order, so the events already in the stream (a replay after
@@ -271,7 +264,6 @@ class Matcher:
         self._writing = asyncio.ensure_future(pipe.execute())
         if fresh:
             self.state.last_emitted_seq = last_seq
-        self.last_seq = self.engine.last_seq
         self.state.last_stream_id = batch[-1][0]
         self.state.events_since_snapshot += len(events)
         if self.state.events_since_snapshot >= self._snapshot_every:
@@ -397,8 +389,8 @@ class Matcher:
         batch, self._ahead = self._ahead or await self._read(block_ms), []
         if not batch:
             return 0
-        # The next batch is read and decoded while this one is applied: Redis serves it on its
-        # own core, and the engine (GIL released) runs beside its parsing and decoding.
+        # The next batch's read goes out before this one is applied: Redis serves it on its own
+        # core meanwhile, and its reply is parsed while this batch's write is awaited.
         ahead = asyncio.ensure_future(self._read(None))
         try:
             made = await self._apply(batch)

@@ -114,14 +114,14 @@ class ExchangeRuntime:
                 unpublished = await outbox_publishing.pending_count(conn)
             matchers_done = all([await m.caught_up() for m in self.matchers.values()])
             persisted = all(
-                self.persister.applied_seq.get(market_id, 0) >= m.last_seq
+                self.persister.applied_seq.get(market_id, 0) >= m.engine.last_seq
                 for market_id, m in self.matchers.items()
             )
             if intake_done and unpublished == 0 and matchers_done and persisted:
                 return {
                     "drained": True,
                     "mode": "embedded",
-                    "markets": {m: x.last_seq for m, x in self.matchers.items()},
+                    "markets": {m: x.engine.last_seq for m, x in self.matchers.items()},
                 }
             if time.monotonic() > deadline:
                 return {"drained": False, "mode": "embedded", "unpublished": unpublished}
