@@ -20,6 +20,7 @@ from benchmarks.exchange import (
     http_vs_pgbench,
     intake_stream,
     matcher_relay,
+    persister_alone,
 )
 from ordex.logging import configure_logging
 
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[dict[str, Any]]]] = {
     "latency": accepted_to_persisted.run,
     "intake": intake_stream.run,
     "matcher": matcher_relay.run,
+    "persister": persister_alone.run,
 }
 
 

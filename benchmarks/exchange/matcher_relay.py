@@ -3,11 +3,16 @@
 `engine.commands.{BTC-USDC}` is filled with N engine commands first (the seeded workload of
 `benchmarks.peers.workload`: resting limit orders, some priced through the book, IOC orders,
 cancels and amends, each with a `cmd_id`, prices and quantities on the market's grid). Then one
-`Matcher` reads it through its consumer group with its own `step()` (XREADGROUP of 2,000, the
-Rust engine, one MULTI/EXEC pipeline of every event XADD plus the top of book, XACK) until it has
-applied the last command; snapshots every 20,000 events as in production. The relay reads a copy
-of the same N payloads in batches of the same size and XADDs each payload to an output stream in
-one pipeline, then XACKs: the floor any Python stream worker on this Redis pays.
+`Matcher` reads it through its consumer group with its own `step()` until it has applied the last
+command: XREADGROUP NOACK of 2,000 commands, the Rust engine, and one MULTI/EXEC per batch holding
+**one** events entry (the batch's events as a JSON array, `docs/engine-streams.md`) with the
+progress key and the top of book; no XACK. Reading the next batch, the engine and the previous
+batch's write overlap. Snapshots every 20,000 events as in production.
+
+The relay reads a copy of the same N payloads with XREADGROUP in batches of the same size,
+XADDs each payload as its own entry to an output stream in one pipeline, then XACKs: the floor any
+Python stream worker on this Redis pays per message. Both count input commands (messages) per
+second; the matcher writes one entry per batch where the relay writes one per message.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from benchmarks.exchange.servers import embedded_servers, row
 from benchmarks.peers.base import AMEND, CANCEL, IOC, Command
 from benchmarks.peers.workload import WorkloadSpec, generate
 from ordex import MarketConfig
-from ordex.streams import commands_stream, events_stream
+from ordex.streams import commands_stream, entry_last_seq, events_stream
 from ordex.workers.matcher import Matcher
 from ordex.workers.runtime import load_markets
 
@@ -110,7 +115,9 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
             await fill_stream(redis, RELAY_IN, payloads)
             relay_seconds = await time_relay(redis)
             matcher_seconds = await time_matcher(matcher, redis, count)
-            events = await redis.xlen(events_stream(MARKET))
+            newest = cast(list[Entry], await redis.xrevrange(events_stream(MARKET), count=1))
+            events = entry_last_seq(newest[0][1])
+            event_entries = await redis.xlen(events_stream(MARKET))
             relayed = await redis.xlen(RELAY_OUT)
         finally:
             await redis.aclose()
@@ -127,6 +134,7 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
             matcher_rate >= TARGET_RATE,
             commands=count,
             events=events,
+            event_entries=event_entries,
             seconds=matcher_seconds,
         ),
         row(
