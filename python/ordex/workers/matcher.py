@@ -107,7 +107,7 @@ def _as_is(response: Any, **_options: Any) -> Any:
 def decode_commands(entries: list[Any] | None) -> list[Decoded]:
     """What the matcher checks before the engine sees a command: a JSON object with a `type`,
     and its `cmd_id`. `entries` are as hiredis parsed them (`[id, [field, value, ...]]`). Touches
-    no state, so the next batch is decoded while the engine runs."""
+    no state, so a batch read ahead is decoded as soon as its reply is in."""
     decoded: list[Decoded] = []
     loads = orjson.loads
     for entry_id, fields in entries or ():
@@ -390,7 +390,7 @@ class Matcher:
         if not batch:
             return 0
         # The next batch's read goes out before this one is applied: Redis serves it on its own
-        # core meanwhile, and its reply is parsed while this batch's write is awaited.
+        # core meanwhile, and its reply is parsed and decoded while a write is awaited.
         ahead = asyncio.ensure_future(self._read(None))
         try:
             made = await self._apply(batch)
