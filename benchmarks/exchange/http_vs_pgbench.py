@@ -2,9 +2,11 @@
 PostgreSQL, with the same number of client connections.
 
 `ordex serve` runs for real (granian, one API worker process as `ordex serve` defaults to, or
-BENCH_API_WORKERS of them; loopback) with DATABASE_URL and
-REDIS_URL pointing at this benchmark's servers, so it starts none, and ORDEX_RUN_WORKERS=0: only
-the intake path is measured (the outbox fills up, nothing consumes it). Users register through
+BENCH_API_WORKERS of them; loopback) with DATABASE_URL and REDIS_URL pointing at this
+benchmark's servers, so it starts none, and ORDEX_RUN_WORKERS=0: only the intake path is measured
+(the outbox fills up, nothing consumes it). On 2 shared cores two API workers measured within the
+run-to-run noise of one (the API, PostgreSQL, wrk and Redis already share both cores; README), so
+the default stays one. Users register through
 `POST /auth/register` and deposit through `POST /deposits`; wrk then sends non-crossing limit
 buys on BTC-USDC for a fixed time, each connection cycling through all the users' bearer tokens,
 so requests spread over many balance rows instead of queueing on one row lock.
