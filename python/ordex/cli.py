@@ -55,7 +55,7 @@ def serve(
 ) -> None:
     """Run the API under granian, starting embedded PostgreSQL/Redis when no URL is set."""
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import Interfaces, Loops
 
     settings = _settings()
     host = host or settings.ordex_host
@@ -93,6 +93,9 @@ def serve(
                     address=host,
                     port=port,
                     interface=Interfaces.ASGI,
+                    # Named rather than "auto", which would take any loop that happens to be
+                    # installed (rloop is experimental) or fall back to asyncio's slower one.
+                    loop=Loops.uvloop,
                     workers=workers,
                     log_enabled=True,
                     log_dictconfig=GRANIAN_LOGGING,
