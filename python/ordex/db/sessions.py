@@ -46,7 +46,8 @@ async def insert_session(
 async def live_session_user(
     conn: Connection, session_id: uuid.UUID
 ) -> tuple[SessionRow, UserRow] | None:
-    """A live session and its user in one round trip: this runs on every authenticated request."""
+    """A live session and its user in one round trip: this runs whenever a session token is not
+    in the credential cache (services/credential_cache.py)."""
     record = await conn.fetchrow(
         f"""
         SELECT s.id AS session_id, s.current_jti, s.expires_at, s.revoked_at, {USER_COLUMNS_U}
