@@ -1,11 +1,11 @@
 """Order accepted to fill persisted, at a steady 1,000 orders per second.
 
 Open loop: order i is due at start + i / rate, and each is submitted in its own task when due
-(a slow order never delays the next), through `services.orders.submit_order` on a pool of
-connections, the very call `POST /orders` makes before it answers 202. Orders are crossing pairs
+(a slow order never delays the next), through an `OrderBatcher` on a pool of connections: the
+very call `POST /orders` makes before it answers 202 (concurrent orders share a transaction). Orders are crossing pairs
 on BTC-USDC (a sell and a buy at the same price and quantity, from different accounts), so every
 order fills. The workers run as `ordex worker ROLE` processes (outbox, matcher, persister).
-Latency of an order: from `submit_order` returning (its transaction committed: the 202) until a
+Latency of an order: from `submit` returning (its transaction committed: the 202) until a
 poller, reading new `fills` rows every 2 ms, first sees a fill of that order. A maker's latency
 includes the wait for its taker (one period, 1 ms at 1,000/s: pairs are submitted back to back).
 The submitting side runs on uvloop, as granian runs the API. `achieved_rate` says whether this
@@ -33,8 +33,8 @@ from benchmarks.exchange.servers import (
     wait_until_ready,
 )
 from ordex.services.markets import MarketRegistry
+from ordex.services.order_batcher import OrderBatcher
 from ordex.services.order_requests import OrderRequest
-from ordex.services.orders import submit_order
 
 MARKET = "BTC-USDC"
 FULL_RATE, FULL_SECONDS = 1_000, 20.0
@@ -88,6 +88,7 @@ async def measure_at(rate: int, seconds: float, *, target: bool) -> list[dict[st
             async with pool.acquire() as conn:
                 registry = await MarketRegistry.load(conn)
             accepted: dict[int, float] = {}
+            batcher = OrderBatcher(pool, redis)
             takers: set[int] = set()  # the buys: each arrives after its sell and trades at once
             late: list[float] = []
 
@@ -102,10 +103,7 @@ async def measure_at(rate: int, seconds: float, *, target: bool) -> list[dict[st
                     quantity=Decimal("0.001"),
                     price=Decimal("100"),
                 )
-                async with pool.acquire() as conn:
-                    submitted = await submit_order(
-                        conn, redis, registry, accounts[pair % len(accounts)], request
-                    )
+                submitted = await batcher.submit(registry, accounts[pair % len(accounts)], request)
                 accepted[submitted.order.id] = time.perf_counter()
                 if side:
                     takers.add(submitted.order.id)
@@ -131,6 +129,7 @@ async def measure_at(rate: int, seconds: float, *, target: bool) -> list[dict[st
                 stop.set()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watching
+                await batcher.close()
         finally:
             await redis.aclose()
             await pool.close()
@@ -155,6 +154,8 @@ async def measure_at(rate: int, seconds: float, *, target: bool) -> list[dict[st
         "taker_p50_ms": round(percentile(taker_latencies, 50), 2),
         "taker_p99_ms": round(percentile(taker_latencies, 99), 2),
         "submit_start_late_p99_ms": round(percentile(late, 99) * 1000, 2),
+        "batches": batcher.batches,
+        "largest_batch": batcher.largest_batch,
     }
     achieved_rate = total / sent_seconds
     achieved = row(

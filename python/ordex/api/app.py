@@ -49,6 +49,8 @@ from ordex.db.pool import create_pool
 from ordex.logging import configure_logging, get_logger
 from ordex.security import configure_password_hashing
 from ordex.services.credential_cache import CredentialCache
+from ordex.services.order_batcher import DEFAULT_CONCURRENCY as ORDER_BATCH_CONCURRENCY
+from ordex.services.order_batcher import OrderBatcher
 from ordex.version import VERSION
 
 log = get_logger(__name__)
@@ -106,6 +108,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = Redis.from_url(redis_url, health_check_interval=30)
         app.state.started_at = time.monotonic()
         app.state.exchange_runtime = None
+        # The order batches have connections of their own: an order waiting for its batch holds
+        # its request's connection, so batches drawing from that pool could wait on a full one.
+        app.state.order_pool = await create_pool(
+            database_url, min_size=1, max_size=ORDER_BATCH_CONCURRENCY
+        )
+        app.state.order_batcher = OrderBatcher(
+            app.state.order_pool, app.state.redis, concurrency=ORDER_BATCH_CONCURRENCY
+        )
         if settings.ordex_run_workers:
             from ordex.workers.runtime import start_embedded
 
@@ -114,6 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.realtime.close()
+            await app.state.order_batcher.close()
+            await app.state.order_pool.close()
             if app.state.exchange_runtime is not None:
                 await app.state.exchange_runtime.stop()
             await app.state.redis.aclose()

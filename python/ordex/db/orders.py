@@ -76,7 +76,7 @@ class LiveOrderTotals:
     max_price: Decimal | None
 
 
-_COLUMNS = (
+ORDER_COLUMNS = (
     "id, account_id, market_id, venue, side, type, time_in_force, price, trigger_price, quantity, "
     "filled_quantity, average_price, status, reject_reason, cancel_reason, client_order_id, "
     "reduce_only, post_only, leverage, hold_asset, hold_amount, hold_released, created_at, "
@@ -93,7 +93,7 @@ async def insert_order(conn: Connection, order: NewOrder) -> OrderRow:
                             trigger_price, quantity, client_order_id, reduce_only, post_only,
                             leverage, hold_asset, hold_amount)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-        RETURNING {_COLUMNS}
+        RETURNING {ORDER_COLUMNS}
         """,
         order.account_id, order.market_id, order.venue, order.side, order.type,
         order.time_in_force, order.price, order.trigger_price, order.quantity,
@@ -109,7 +109,7 @@ async def get_order(
 ) -> OrderRow | None:
     lock = " FOR UPDATE" if for_update else ""
     record = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM orders WHERE id = $1 AND account_id = $2{lock}",
+        f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1 AND account_id = $2{lock}",
         order_id, account_id,
     )  # fmt: skip
     return None if record is None else OrderRow(**dict(record))
@@ -126,7 +126,7 @@ async def list_orders(
     """The account's orders, newest first."""
     records = await conn.fetch(
         f"""
-        SELECT {_COLUMNS} FROM orders
+        SELECT {ORDER_COLUMNS} FROM orders
         WHERE account_id = $1
           AND ($2::text IS NULL OR market_id = $2)
           AND ($3::text IS NULL OR status = $3)

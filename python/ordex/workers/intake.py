@@ -1,10 +1,11 @@
 """Intake worker: order and cancel requests of trusted producers from the `orders.intake` stream.
 
-Each request runs the same service function as `POST /orders` (or `DELETE /orders/{orderId}`).
-A batch read from the stream is one PostgreSQL transaction with a SAVEPOINT per request (the
-service's own `conn.transaction()` nests), so a refused order rolls back alone and the others of
-the batch commit together; one commit per batch instead of one per order is what makes the stream
-faster than HTTP. Answers go to each request's `reply_to` stream after the commit, then the batch
+Each request runs the same service functions as `POST /orders` (or `DELETE /orders/{orderId}`).
+A batch read from the stream is one PostgreSQL transaction: the orders go through
+`submit_orders` as one set-based batch (the orders between two cancels, to keep request order),
+which refuses an order without writing anything of it and commits the others together; a cancel
+has a savepoint of its own. A handful of statements and one commit per batch instead of several
+round trips per order is what makes the stream faster than HTTP. Answers go to each request's `reply_to` stream after the commit, then the batch
 is acknowledged. The schema is in docs/engine-streams.md ("Order intake").
 
 Delivery is at least once: a batch whose commit happened but whose acknowledgement did not (a
@@ -129,9 +130,7 @@ class IntakeWorker:
             # One read of the published top of book for the whole batch (as fresh as HTTP's).
             tops = await orders_service.read_top_of_book(self._redis, registry.markets)
             async with conn.transaction():
-                replies = [
-                    await self._handle(conn, registry, tops, request) for request in requests
-                ]
+                replies = await self._handle_all(conn, registry, tops, requests)
         pipe = self._redis.pipeline(transaction=False)
         for request, answer in zip(requests, replies, strict=True):
             if request.reply_to is not None:
@@ -145,47 +144,83 @@ class IntakeWorker:
         await pipe.execute()
         return len(requests)
 
-    async def _handle(
+    async def _handle_all(
         self,
         conn: Connection,
         registry: MarketRegistry,
         tops: dict[str, orders_service.TopOfBook],
-        request: IntakeRequest,
-    ) -> Reply:
-        fields = request.fields
+        requests: list[IntakeRequest],
+    ) -> list[Reply]:
+        """Answers in request order. Orders between two cancels go in as one set-based batch;
+        a cancel runs alone, after the orders before it and before those after it."""
+        replies: list[Reply | None] = [None] * len(requests)
+        run: list[tuple[int, orders_service.OrderSubmission]] = []
+        for index, request in enumerate(requests):
+            try:
+                account_id = _account(request.fields)
+                action = request.fields.get("action", "order")
+                if action == "order":
+                    order = {k: v for k, v in request.fields.items() if k not in ENVELOPE_FIELDS}
+                    submission = orders_service.OrderSubmission(
+                        account_id, parse_order_request(order)
+                    )
+                    run.append((index, submission))
+                    continue
+                await self._submit_run(conn, registry, tops, requests, run, replies)
+                run = []
+                if action != "cancel":
+                    raise invalid_request("action must be order or cancel", field="action")
+                replies[index] = await self._cancel(conn, request, account_id)
+            except ExchangeError as error:
+                replies[index] = error_reply(request, error)
+        await self._submit_run(conn, registry, tops, requests, run, replies)
+        return cast(list[Reply], replies)
+
+    async def _submit_run(
+        self,
+        conn: Connection,
+        registry: MarketRegistry,
+        tops: dict[str, orders_service.TopOfBook],
+        requests: list[IntakeRequest],
+        run: list[tuple[int, orders_service.OrderSubmission]],
+        replies: list[Reply | None],
+    ) -> None:
+        if not run:
+            return
+        outcomes = await orders_service.submit_orders(
+            conn, self._redis, registry, [s for _, s in run], tops=tops
+        )
+        for (index, _), outcome in zip(run, outcomes, strict=True):
+            request = requests[index]
+            if isinstance(outcome, orders_service.SubmittedOrder):
+                replies[index] = request.reply(
+                    status="accepted", orderId=outcome.order_id, orderStatus=outcome.status
+                )
+            elif isinstance(outcome, ExchangeError):
+                replies[index] = error_reply(request, outcome)
+            else:
+                # A request the database refused must not block the stream: it alone is answered,
+                # the producer may send it again.
+                log.warning(
+                    "intake request failed", entry=request.entry_id.decode(), error=str(outcome)
+                )
+                replies[index] = error_reply(request, internal_error())
+
+    async def _cancel(self, conn: Connection, request: IntakeRequest, account_id: int) -> Reply:
+        order_id = orders_service.parse_order_id(request.fields.get("orderId", ""))
         try:
-            account_id = _account(fields)
-            action = fields.get("action", "order")
-            if action == "order":
-                order = {k: v for k, v in fields.items() if k not in ENVELOPE_FIELDS}
-                submitted = await orders_service.submit_order(
-                    conn, self._redis, registry, account_id, parse_order_request(order), tops=tops
-                )
-                return request.reply(
-                    status="accepted", orderId=submitted.order_id, orderStatus=submitted.status
-                )
-            if action == "cancel":
-                order_id = orders_service.parse_order_id(fields.get("orderId", ""))
+            # A savepoint of its own: a refused cancel rolls back alone.
+            async with conn.transaction():
                 requested = await orders_service.cancel_order(conn, account_id, order_id)
-                return request.reply(
-                    status="accepted",
-                    orderId=str(requested.order.id),
-                    orderStatus=requested.order.status,
-                    cancelRequested="true",
-                )
-            raise invalid_request("action must be order or cancel", field="action")
-        except ExchangeError as error:
-            return error_reply(request, error)
-        except asyncpg.ForeignKeyViolationError:
-            # The savepoint of the request is rolled back; the batch goes on.
-            return error_reply(
-                request, invalid_request("account is not a trading account", field="account")
-            )
         except asyncpg.PostgresError as exc:
-            # A request the database refused (a deadlock victim, say) must not block the stream:
-            # it alone is rolled back and answered, the producer may send it again.
             log.warning("intake request failed", entry=request.entry_id.decode(), error=str(exc))
             return error_reply(request, internal_error())
+        return request.reply(
+            status="accepted",
+            orderId=str(requested.order.id),
+            orderStatus=requested.order.status,
+            cancelRequested="true",
+        )
 
     async def step(self, block_ms: int = 100, pending: bool = False) -> int:
         """Reads and handles one batch; `pending` re-reads entries delivered but never

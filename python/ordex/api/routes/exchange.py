@@ -28,7 +28,6 @@ from typing import Annotated, Any, Literal, NoReturn
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from redis.asyncio import Redis
 
 from ordex.api.deps import AdminPrincipal, CurrentPrincipal, CurrentUser, DbConn
 from ordex.api.schemas_exchange import (
@@ -60,6 +59,7 @@ from ordex.services.exchange_errors import (
     order_not_found,
 )
 from ordex.services.markets import MarketRegistry
+from ordex.services.order_batcher import OrderBatcher
 from ordex.services.order_requests import parse_order_request
 from ordex.services.trading_accounts import ensure_trading_account, find_trading_account
 
@@ -168,13 +168,14 @@ async def deposit(
     openapi_extra=_body_schema(OrderBody),
 )
 async def submit_order(request: Request, principal: CurrentPrincipal, conn: DbConn) -> JSONResponse:
-    # The hot route: the registry and Redis are read here rather than declared as dependencies,
-    # each of which FastAPI would solve on every request.
+    # The hot route: the registry is read here rather than declared as a dependency,
+    # which FastAPI would solve on every request.
     order_request = parse_order_request(await _json_body(request, invalid_order))
     registry = await market_registry(request, conn)
-    redis: Redis = request.app.state.redis
     account_id = await _ensure_account(request, conn, principal.user.id)
-    submitted = await orders_service.submit_order(conn, redis, registry, account_id, order_request)
+    # Concurrent orders of this process share one transaction (group commit); see OrderBatcher.
+    batcher: OrderBatcher = request.app.state.order_batcher
+    submitted = await batcher.submit(registry, account_id, order_request)
     # A response as is: FastAPI would validate the dict against OrderAccepted (documented above)
     # before rendering the same JSON.
     return JSONResponse({"orderId": submitted.order_id, "status": submitted.status}, 202)

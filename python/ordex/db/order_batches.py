@@ -1,0 +1,211 @@
+"""SQL of batched order submission: a few set-based statements for a whole batch of orders.
+
+Every statement takes arrays (`unnest`), so a batch of 500 orders costs the same handful of round
+trips as a batch of one: lock the balances, look up what the checks need, draw the ids, write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ordex.db.orders import (
+    LIVE_STATUSES,
+    ORDER_COLUMNS,
+    OUTBOX_CHANNEL,
+    LiveOrderTotals,
+    OrderRow,
+)
+from ordex.db.positions import PositionRow
+from ordex.db.types import Connection
+
+BalanceKey = tuple[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class LockedBalance:
+    total: Decimal
+    held: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PerpContext:
+    """What the risk check needs of a set of accounts: open positions, live order totals per
+    market, and the leverage of each account's latest order per market."""
+
+    positions: dict[int, dict[str, PositionRow]]
+    live: dict[int, dict[str, LiveOrderTotals]]
+    leverages: dict[int, dict[str, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderInsert:
+    id: int
+    account_id: int
+    market_id: str
+    venue: str
+    side: str
+    type: str
+    time_in_force: str
+    price: Decimal | None
+    trigger_price: Decimal | None
+    quantity: Decimal
+    client_order_id: str | None
+    reduce_only: bool
+    post_only: bool
+    leverage: int | None
+    hold_asset: str
+    hold_amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxInsert:
+    id: int
+    market_id: str
+    kind: str
+    payload: str
+
+
+async def lock_balances(
+    conn: Connection, keys: Sequence[BalanceKey]
+) -> dict[BalanceKey, LockedBalance]:
+    """Locks the existing balance rows FOR UPDATE in (account, asset) order, which every writer of
+    several balance rows follows, so two batches never wait on each other in a cycle. A missing
+    row is an empty balance: `write_orders` creates it if an order holds from it after all."""
+    rows = await conn.fetch(
+        """
+        SELECT b.account_id, b.asset, b.total, b.held
+        FROM balances b JOIN unnest($1::bigint[], $2::text[]) AS u(account_id, asset)
+          ON b.account_id = u.account_id AND b.asset = u.asset
+        ORDER BY b.account_id, b.asset
+        FOR UPDATE OF b
+        """,
+        [k[0] for k in keys], [k[1] for k in keys],
+    )  # fmt: skip
+    return {(r["account_id"], r["asset"]): LockedBalance(r["total"], r["held"]) for r in rows}
+
+
+async def existing_accounts(conn: Connection, account_ids: Sequence[int]) -> set[int]:
+    rows = await conn.fetch(
+        "SELECT id FROM trading_accounts WHERE id = ANY($1::bigint[])", sorted(set(account_ids))
+    )
+    return {r["id"] for r in rows}
+
+
+async def live_client_order_ids(
+    conn: Connection, keys: Sequence[tuple[int, str]]
+) -> set[tuple[int, str]]:
+    """Which of the (account, client order id) pairs belong to a live order."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT o.account_id, o.client_order_id
+        FROM orders o JOIN unnest($1::bigint[], $2::text[]) AS u(account_id, client_order_id)
+          ON o.account_id = u.account_id AND o.client_order_id = u.client_order_id
+        WHERE o.status = ANY($3::text[])
+        """,
+        [k[0] for k in keys], [k[1] for k in keys], list(LIVE_STATUSES),
+    )  # fmt: skip
+    return {(r["account_id"], r["client_order_id"]) for r in rows}
+
+
+async def perp_context(conn: Connection, accounts: Sequence[int]) -> PerpContext:
+    ids = sorted(set(accounts))
+    positions: dict[int, dict[str, PositionRow]] = {}
+    for r in await conn.fetch(
+        "SELECT account_id, market_id, size, cost, realized_pnl, updated_at FROM positions"
+        " WHERE account_id = ANY($1::bigint[]) AND size <> 0",
+        ids,
+    ):
+        positions.setdefault(r["account_id"], {})[r["market_id"]] = PositionRow(**dict(r))
+    live: dict[int, dict[str, LiveOrderTotals]] = {}
+    for r in await conn.fetch(
+        """
+        SELECT account_id, market_id,
+               coalesce(sum(quantity - filled_quantity) FILTER (WHERE side = 'BUY'), 0)
+                   AS open_buy,
+               coalesce(sum(quantity - filled_quantity) FILTER (WHERE side = 'SELL'), 0)
+                   AS open_sell,
+               max(price) AS max_price
+        FROM orders
+        WHERE account_id = ANY($1::bigint[]) AND status = ANY($2::text[])
+        GROUP BY account_id, market_id
+        """,
+        ids, list(LIVE_STATUSES),
+    ):  # fmt: skip
+        live.setdefault(r["account_id"], {})[r["market_id"]] = LiveOrderTotals(
+            r["market_id"], r["open_buy"], r["open_sell"], r["max_price"]
+        )
+    leverages: dict[int, dict[str, int]] = {}
+    for r in await conn.fetch(
+        """
+        SELECT DISTINCT ON (account_id, market_id) account_id, market_id, leverage
+        FROM orders
+        WHERE account_id = ANY($1::bigint[]) AND leverage IS NOT NULL
+        ORDER BY account_id, market_id, id DESC
+        """,
+        ids,
+    ):
+        leverages.setdefault(r["account_id"], {})[r["market_id"]] = r["leverage"]
+    return PerpContext(positions, live, leverages)
+
+
+async def allocate_ids(conn: Connection, count: int) -> list[tuple[int, int]]:
+    """`count` pairs of (order id, outbox id), ascending: outbox ids in request order are what
+    keeps the batch's commands in request order on the way to the matcher."""
+    rows = await conn.fetch(
+        "SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS order_id,"
+        " nextval(pg_get_serial_sequence('outbox', 'id')) AS outbox_id"
+        " FROM generate_series(1, $1::int) AS n ORDER BY n",
+        count,
+    )
+    return [(r["order_id"], r["outbox_id"]) for r in rows]
+
+
+async def write_orders(
+    conn: Connection,
+    holds: dict[BalanceKey, Decimal],
+    orders: Sequence[OrderInsert],
+    outbox: Sequence[OutboxInsert],
+) -> list[OrderRow]:
+    """One statement: raise `held`, insert the orders PENDING and their outbox commands, and wake
+    the outbox publisher (`pg_notify` once per market, delivered at commit). Returns the orders in input order."""
+    hold_keys = sorted(holds)
+    o = orders
+    rows = await conn.fetch(
+        f"""
+        WITH held AS (
+            INSERT INTO balances AS b (account_id, asset, held)
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::numeric[])
+            ON CONFLICT (account_id, asset)
+            DO UPDATE SET held = b.held + EXCLUDED.held, updated_at = now()
+        ), queued AS (
+            INSERT INTO outbox (id, market_id, kind, payload) OVERRIDING SYSTEM VALUE
+            SELECT * FROM unnest($20::bigint[], $21::text[], $22::text[], $23::jsonb[])
+        ), placed AS (
+            INSERT INTO orders (id, account_id, market_id, venue, side, type, time_in_force,
+                                price, trigger_price, quantity, client_order_id, reduce_only,
+                                post_only, leverage, hold_asset, hold_amount)
+            OVERRIDING SYSTEM VALUE
+            SELECT * FROM unnest($4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[],
+                                 $9::text[], $10::text[], $11::numeric[], $12::numeric[],
+                                 $13::numeric[], $14::text[], $15::boolean[], $16::boolean[],
+                                 $17::integer[], $18::text[], $19::numeric[])
+            RETURNING {ORDER_COLUMNS}
+        )
+        SELECT {ORDER_COLUMNS},
+               (SELECT count(pg_notify($24, m)) FROM unnest($25::text[]) AS m) AS notified
+        FROM placed ORDER BY id
+        """,
+        [k[0] for k in hold_keys], [k[1] for k in hold_keys], [holds[k] for k in hold_keys],
+        [x.id for x in o], [x.account_id for x in o], [x.market_id for x in o],
+        [x.venue for x in o], [x.side for x in o], [x.type for x in o],
+        [x.time_in_force for x in o], [x.price for x in o], [x.trigger_price for x in o],
+        [x.quantity for x in o], [x.client_order_id for x in o], [x.reduce_only for x in o],
+        [x.post_only for x in o], [x.leverage for x in o], [x.hold_asset for x in o],
+        [x.hold_amount for x in o],
+        [x.id for x in outbox], [x.market_id for x in outbox], [x.kind for x in outbox],
+        [x.payload for x in outbox], OUTBOX_CHANNEL, sorted({x.market_id for x in outbox}),
+    )  # fmt: skip
+    by_id = {r["id"]: r for r in rows}
+    return [OrderRow(**{k: v for k, v in by_id[x.id].items() if k != "notified"}) for x in orders]
