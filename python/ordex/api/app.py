@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The order batches have connections of their own: an order waiting for its batch holds
         # its request's connection, so batches drawing from that pool could wait on a full one.
         app.state.order_pool = await create_pool(
-            database_url, min_size=1, max_size=ORDER_BATCH_CONCURRENCY
+            database_url, min_size=0, max_size=ORDER_BATCH_CONCURRENCY
         )
         app.state.order_batcher = OrderBatcher(
             app.state.order_pool, app.state.redis, concurrency=ORDER_BATCH_CONCURRENCY
