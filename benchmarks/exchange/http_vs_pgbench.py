@@ -12,9 +12,11 @@ buys on BTC-USDC for a fixed time, each connection cycling through all the users
 so requests spread over many balance rows instead of queueing on one row lock.
 
 pgbench (the one the pgserver wheel ships, matching the server) runs a custom script with the
-statements `submit_order` sends for such an order: lock the balance row, raise `held`, insert
-the order, insert the outbox row (cmd_id drawn from the sequence, `pg_notify` in the same
-statement), in one transaction, over the same accounts, `-M prepared` as asyncpg prepares. The ratio is HTTP orders
+statements `submit_orders` sends for a batch of one such order: lock the balance row, draw the
+order and outbox ids, then one statement that raises `held`, inserts the order and its outbox
+command and notifies the publisher; in one transaction, over the same accounts, `-M prepared` as
+asyncpg prepares. The API groups concurrent orders into one such transaction (`OrderBatcher`);
+pgbench runs one transaction per order, as a client of PostgreSQL without batching would. The ratio is HTTP orders
 per second over pgbench transactions per second.
 """
 
@@ -89,10 +91,9 @@ end
 PGBENCH_SCRIPT = """
 \\set account %(first)d + %(step)d * random(0, %(count)d - 1)
 BEGIN;
-SELECT account_id, asset, total, held, updated_at FROM balances WHERE account_id = :account AND asset = 'USDC' FOR UPDATE;
-UPDATE balances SET held = held + %(hold)s, updated_at = now() WHERE account_id = :account AND asset = 'USDC';
-INSERT INTO orders (account_id, market_id, venue, side, type, time_in_force, price, trigger_price, quantity, client_order_id, reduce_only, post_only, leverage, hold_asset, hold_amount) VALUES (:account, 'BTC-USDC', 'EXCHANGE', 'BUY', 'LIMIT', 'GTC', 100, NULL, 0.001, NULL, false, false, NULL, 'USDC', %(hold)s) RETURNING id, account_id, market_id, venue, side, type, time_in_force, price, trigger_price, quantity, filled_quantity, average_price, status, reject_reason, cancel_reason, client_order_id, reduce_only, post_only, leverage, hold_asset, hold_amount, hold_released, created_at, updated_at;
-WITH queued AS (INSERT INTO outbox (id, market_id, kind, payload) OVERRIDING SYSTEM VALUE SELECT n.id, 'BTC-USDC', 'order.created', '%(payload)s'::jsonb || jsonb_build_object('cmd_id', n.id) FROM (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id) AS n RETURNING id, payload::text AS payload) SELECT id, payload, pg_notify('outbox', 'BTC-USDC') FROM queued;
+SELECT b.account_id, b.asset, b.total, b.held FROM balances b JOIN unnest(ARRAY[:account]::bigint[], ARRAY['USDC']::text[]) AS u(account_id, asset) ON b.account_id = u.account_id AND b.asset = u.asset ORDER BY b.account_id, b.asset FOR UPDATE OF b;
+SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS order_id, nextval(pg_get_serial_sequence('outbox', 'id')) AS outbox_id FROM generate_series(1, 1) AS n ORDER BY n \\gset
+WITH held AS (INSERT INTO balances AS b (account_id, asset, held) SELECT * FROM unnest(ARRAY[:account]::bigint[], ARRAY['USDC']::text[], ARRAY[%(hold)s]::numeric[]) ON CONFLICT (account_id, asset) DO UPDATE SET held = b.held + EXCLUDED.held, updated_at = now()), queued AS (INSERT INTO outbox (id, market_id, kind, payload) OVERRIDING SYSTEM VALUE SELECT * FROM unnest(ARRAY[:outbox_id]::bigint[], ARRAY['BTC-USDC']::text[], ARRAY['order.created']::text[], ARRAY[('%(payload_head)s' || :order_id || ', "cmd_id": ' || :outbox_id || '}')::jsonb])), placed AS (INSERT INTO orders (id, account_id, market_id, venue, side, type, time_in_force, price, trigger_price, quantity, client_order_id, reduce_only, post_only, leverage, hold_asset, hold_amount) OVERRIDING SYSTEM VALUE SELECT * FROM unnest(ARRAY[:order_id]::bigint[], ARRAY[:account]::bigint[], ARRAY['BTC-USDC']::text[], ARRAY['EXCHANGE']::text[], ARRAY['BUY']::text[], ARRAY['LIMIT']::text[], ARRAY['GTC']::text[], ARRAY[100]::numeric[], ARRAY[NULL]::numeric[], ARRAY[0.001]::numeric[], ARRAY[NULL]::text[], ARRAY[false]::boolean[], ARRAY[false]::boolean[], ARRAY[NULL]::integer[], ARRAY['USDC']::text[], ARRAY[%(hold)s]::numeric[]) RETURNING id, account_id, market_id, venue, side, type, time_in_force, price, trigger_price, quantity, filled_quantity, average_price, status, reject_reason, cancel_reason, client_order_id, reduce_only, post_only, leverage, hold_asset, hold_amount, hold_released, created_at, updated_at) SELECT id, account_id, market_id, venue, side, type, time_in_force, price, trigger_price, quantity, filled_quantity, average_price, status, reject_reason, cancel_reason, client_order_id, reduce_only, post_only, leverage, hold_asset, hold_amount, hold_released, created_at, updated_at, (SELECT count(pg_notify('outbox', m)) FROM unnest(ARRAY['BTC-USDC']::text[]) AS m) AS notified FROM placed ORDER BY id;
 END;
 """
 
@@ -193,7 +194,9 @@ def run_wrk(base: str, tokens: list[str], seconds: int, work: Path) -> dict[str,
 def run_pgbench(servers: Servers, accounts: list[int], seconds: int, work: Path) -> dict[str, Any]:
     script = work / "intake.sql"
     # A space after every colon: pgbench would take `:false` for a variable.
-    payload = json.dumps(PLACE_COMMAND)
+    # The command as the service queues it; its order and cmd ids are the transaction's own.
+    fields = {k: v for k, v in PLACE_COMMAND.items() if k != "order_id"}
+    payload_head = json.dumps(fields)[:-1] + ', "order_id": '
     step = (accounts[-1] - accounts[0]) // max(1, len(accounts) - 1)
     if accounts != list(range(accounts[0], accounts[-1] + 1, step or 1)):
         raise RuntimeError(f"account ids are not evenly spaced: {accounts}")
@@ -204,7 +207,7 @@ def run_pgbench(servers: Servers, accounts: list[int], seconds: int, work: Path)
             "step": step,
             "count": len(accounts),
             "hold": HOLD,
-            "payload": payload,
+            "payload_head": payload_head,
         }
     )
     logs = work / "pgbench-log"
