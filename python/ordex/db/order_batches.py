@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from ordex.db.orders import (
     LIVE_STATUSES,
-    ORDER_COLUMNS,
     OUTBOX_CHANNEL,
     LiveOrderTotals,
     OrderRow,
@@ -167,13 +167,14 @@ async def write_orders(
     holds: dict[BalanceKey, Decimal],
     orders: Sequence[OrderInsert],
     outbox: Sequence[OutboxInsert],
-) -> list[OrderRow]:
+) -> datetime:
     """One statement: raise `held`, insert the orders PENDING and their outbox commands, and wake
-    the outbox publisher (`pg_notify` once per market, delivered at commit). Returns the orders in input order."""
+    the outbox publisher (`pg_notify` once per market, delivered at commit). Returns the orders'
+    `created_at` (the transaction's timestamp, `now()`): every other column is what was sent."""
     hold_keys = sorted(holds)
     o = orders
-    rows = await conn.fetch(
-        f"""
+    created_at: datetime = await conn.fetchval(
+        """
         WITH held AS (
             INSERT INTO balances AS b (account_id, asset, held)
             SELECT * FROM unnest($1::bigint[], $2::text[], $3::numeric[])
@@ -191,11 +192,8 @@ async def write_orders(
                                  $9::text[], $10::text[], $11::numeric[], $12::numeric[],
                                  $13::numeric[], $14::text[], $15::boolean[], $16::boolean[],
                                  $17::integer[], $18::text[], $19::numeric[])
-            RETURNING {ORDER_COLUMNS}
         )
-        SELECT {ORDER_COLUMNS},
-               (SELECT count(pg_notify($24, m)) FROM unnest($25::text[]) AS m) AS notified
-        FROM placed ORDER BY id
+        SELECT now() FROM (SELECT count(pg_notify($24, m)) FROM unnest($25::text[]) AS m) AS n
         """,
         [k[0] for k in hold_keys], [k[1] for k in hold_keys], [holds[k] for k in hold_keys],
         [x.id for x in o], [x.account_id for x in o], [x.market_id for x in o],
@@ -207,5 +205,19 @@ async def write_orders(
         [x.id for x in outbox], [x.market_id for x in outbox], [x.kind for x in outbox],
         [x.payload for x in outbox], OUTBOX_CHANNEL, sorted({x.market_id for x in outbox}),
     )  # fmt: skip
-    by_id = {r["id"]: r for r in rows}
-    return [OrderRow(**{k: v for k, v in by_id[x.id].items() if k != "notified"}) for x in orders]
+    return created_at
+
+
+def pending_order(order: OrderInsert, created_at: datetime) -> OrderRow:
+    """The row `write_orders` inserted, as a read of it would return it."""
+    zero = Decimal(0)
+    return OrderRow(
+        id=order.id, account_id=order.account_id, market_id=order.market_id, venue=order.venue,
+        side=order.side, type=order.type, time_in_force=order.time_in_force, price=order.price,
+        trigger_price=order.trigger_price, quantity=order.quantity, filled_quantity=zero,
+        average_price=None, status="PENDING", reject_reason=None, cancel_reason=None,
+        client_order_id=order.client_order_id, reduce_only=order.reduce_only,
+        post_only=order.post_only, leverage=order.leverage, hold_asset=order.hold_asset,
+        hold_amount=order.hold_amount, hold_released=zero, created_at=created_at,
+        updated_at=created_at,
+    )  # fmt: skip

@@ -319,13 +319,19 @@ async def _hold_and_queue(
             )
         )
     nonzero = {key: amount for key, amount in holds.items() if amount}
-    rows = iter(await batches_repo.write_orders(conn, nonzero, inserts, queued))
-    commands = iter(queued)
+    created_at = await batches_repo.write_orders(conn, nonzero, inserts, queued)
+    written = iter(zip(inserts, queued, strict=True))
     results: list[Outcome] = []
     for d in decided:
         if isinstance(d, tuple):
-            command_row = next(commands)
-            results.append(SubmittedOrder(next(rows), command_row.id, command_row.payload))
+            insert, command_row = next(written)
+            results.append(
+                SubmittedOrder(
+                    batches_repo.pending_order(insert, created_at),
+                    command_row.id,
+                    command_row.payload,
+                )
+            )
         else:
             results.append(d)
     return results

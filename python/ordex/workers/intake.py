@@ -19,9 +19,10 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import asyncpg
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
@@ -42,6 +43,14 @@ Reply = dict[str, str]
 # Fields of a request entry that are about the request, not the order.
 ENVELOPE_FIELDS = frozenset({"action", "account", "reply_to", "request_id", "orderId"})
 REPLY_MAXLEN = 100_000  # approximate trim of each reply stream: producers read replies promptly
+# XADD of each answer (a JSON array of [field, value, ...] arrays) to the reply stream KEYS[1].
+APPEND_REPLIES = """
+local answers = cjson.decode(ARGV[2])
+for _, fields in ipairs(answers) do
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+end
+return #answers
+"""
 MAX_ACCOUNT_ID = 2**63 - 1
 
 
@@ -107,6 +116,7 @@ class IntakeWorker:
         self._registry_max_age = registry_max_age_seconds
         self._registry: MarketRegistry | None = None
         self._registry_loaded_at = 0.0
+        self._append_replies = redis.register_script(APPEND_REPLIES)
 
     async def ensure_group(self) -> None:
         with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
@@ -131,15 +141,18 @@ class IntakeWorker:
             tops = await orders_service.read_top_of_book(self._redis, registry.markets)
             async with conn.transaction():
                 replies = await self._handle_all(conn, registry, tops, requests)
-        pipe = self._redis.pipeline(transaction=False)
+        by_stream: dict[str, list[list[str]]] = {}
         for request, answer in zip(requests, replies, strict=True):
             if request.reply_to is not None:
-                pipe.xadd(
-                    request.reply_to,
-                    cast(dict[Any, Any], answer),
-                    maxlen=REPLY_MAXLEN,
-                    approximate=True,
-                )
+                fields = [item for pair in answer.items() for item in pair]
+                by_stream.setdefault(request.reply_to, []).append(fields)
+        pipe = self._redis.pipeline(transaction=False)
+        for stream, answers in by_stream.items():
+            # One script call per reply stream: packing an XADD per answer in redis-py would
+            # cost more than everything else the batch does.
+            await self._append_replies(
+                keys=[stream], args=[REPLY_MAXLEN, orjson.dumps(answers)], client=pipe
+            )
         pipe.xack(INTAKE_STREAM, INTAKE_GROUP, *[r.entry_id for r in requests])
         await pipe.execute()
         return len(requests)
