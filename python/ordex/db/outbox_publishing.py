@@ -25,17 +25,20 @@ async def lock(conn: Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ordex.outbox'))")
 
 
-async def unpublished(conn: Connection, limit: int) -> list[OutboxRow]:
+async def claim_unpublished(conn: Connection, limit: int) -> list[OutboxRow]:
+    """Marks the oldest unpublished rows published and returns them in id order. Takes effect at
+    the commit, which the publisher makes only once the rows are in their streams."""
     rows = await conn.fetch(
-        "SELECT id, market_id, payload::text AS payload FROM outbox"
-        " WHERE published_at IS NULL ORDER BY id LIMIT $1",
+        "UPDATE outbox SET published_at = now() WHERE id IN ("
+        " SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1)"
+        " RETURNING id, market_id, payload::text AS payload",
         limit,
     )
-    return [OutboxRow(r["id"], r["market_id"], r["payload"]) for r in rows]
+    return sorted((OutboxRow(r["id"], r["market_id"], r["payload"]) for r in rows), key=_by_id)
 
 
-async def mark_published(conn: Connection, ids: list[int]) -> None:
-    await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", ids)
+def _by_id(row: OutboxRow) -> int:
+    return row.id
 
 
 async def pending_count(conn: Connection) -> int:
