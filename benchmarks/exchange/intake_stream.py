@@ -7,8 +7,8 @@ producer sends it. The workers run as `ordex worker ROLE` processes, one per rol
 outbox, matcher, persister: the production layout), and once they run the clock starts, the requests
 are appended (pipelined, while the workers already consume them) and the clock stops when every
 order's fill row is committed (`count(*) FROM fills` = N: each pair is one trade, a maker
-and a taker fill). The intake worker submits batches of 500 requests in one transaction with a
-savepoint each; the outbox publisher, matchers and persister batch as they always do.
+and a taker fill). The intake worker submits each read of up to 500 requests as one set-based
+batch in one transaction; the outbox publisher, matchers and persister batch as they always do.
 """
 
 from __future__ import annotations
