@@ -74,6 +74,10 @@ class OutboxPublisher:
         total = 0
         while moved := await self.publish_once(wait):
             total += moved
+            if moved < self._batch_size:
+                # A short round saw every committed row: one committed since then notifies
+                # and wakes the next round, so an empty round to make sure is not needed.
+                break
         return total
 
     async def run(self, stop: asyncio.Event) -> None:
