@@ -1,62 +1,60 @@
-"""SQL of the persister: load what a batch of events touches, write what it changed."""
+"""SQL of the persister: load what a batch of events touches, write what it changed.
+
+Amounts travel as decimal text both ways (`numeric::text` out, `text[]::numeric` in): the
+settlement works in integers and writes exact decimal strings, and text is far cheaper for
+asyncpg to encode and decode than `Decimal`. Fills and ledger entries go by text-format COPY.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from ordex.db.types import Connection
-from ordex.workers.settlement import OrderState, PositionState, Settlement
+from ordex.workers.settlement import Settlement
 
 
 async def lock_progress(conn: Connection, market_id: str) -> int:
-    """The last applied event seq of a market, locked for this transaction."""
-    await conn.execute(
-        "INSERT INTO market_progress (market_id) VALUES ($1) ON CONFLICT (market_id) DO NOTHING",
-        market_id,
-    )
+    """The last applied event seq of a market, locked for this transaction (one round trip:
+    the upsert creates the row the first time and locks it every time)."""
     seq: int = await conn.fetchval(
-        "SELECT last_seq FROM market_progress WHERE market_id = $1 FOR UPDATE", market_id
+        "INSERT INTO market_progress AS p (market_id) VALUES ($1)"
+        " ON CONFLICT (market_id) DO UPDATE SET last_seq = p.last_seq RETURNING p.last_seq",
+        market_id,
     )
     return seq
 
 
-async def load_orders(conn: Connection, ids: list[int]) -> dict[int, OrderState]:
-    rows = await conn.fetch(
-        "SELECT id, account_id, side, type, quantity, filled_quantity, average_price, status,"
-        " hold_asset, hold_amount, hold_released, reject_reason, cancel_reason"
+async def load_orders(conn: Connection, ids: list[int]) -> list[Any]:
+    """The orders' rows, locked in id order; amounts as text."""
+    return await conn.fetch(
+        "SELECT id, account_id, side, type, quantity::text AS quantity,"
+        " filled_quantity::text AS filled_quantity, average_price::text AS average_price, status,"
+        " hold_asset, hold_amount::text AS hold_amount, hold_released::text AS hold_released,"
+        " reject_reason, cancel_reason"
         " FROM orders WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
         ids,
     )
-    return {
-        r["id"]: OrderState(
-            id=r["id"],
-            account_id=r["account_id"],
-            side=r["side"],
-            type=r["type"],
-            quantity=r["quantity"],
-            filled=r["filled_quantity"],
-            notional=(r["average_price"] or Decimal(0)) * r["filled_quantity"],
-            status=r["status"],
-            hold_asset=r["hold_asset"],
-            hold_amount=r["hold_amount"],
-            hold_released=r["hold_released"],
-            reject_reason=r["reject_reason"],
-            cancel_reason=r["cancel_reason"],
-        )
-        for r in rows
-    }
 
 
-async def load_positions(
-    conn: Connection, market_id: str, accounts: list[int]
-) -> dict[int, PositionState]:
-    rows = await conn.fetch(
-        "SELECT account_id, size, cost, realized_pnl FROM positions"
+async def load_positions(conn: Connection, market_id: str, accounts: list[int]) -> list[Any]:
+    """The accounts' positions in the market, locked in account order; amounts as text."""
+    return await conn.fetch(
+        "SELECT account_id, size::text AS size, cost::text AS cost,"
+        " realized_pnl::text AS realized_pnl FROM positions"
         " WHERE market_id = $1 AND account_id = ANY($2::bigint[]) ORDER BY account_id FOR UPDATE",
         market_id,
         accounts,
     )
-    return {r["account_id"]: PositionState(r["size"], r["cost"], r["realized_pnl"]) for r in rows}
+
+
+async def _copy_text(rows: Sequence[Sequence[object]]) -> AsyncIterator[bytes]:
+    # COPY's text format: every value here is a number, an identifier or an enum word, none of
+    # which holds a tab, a newline or a backslash; None is `\N`. One chunk, as an async
+    # iterable: asyncpg would take `bytes` for a file name.
+    yield "".join(
+        "\t".join("\\N" if v is None else str(v) for v in row) + "\n" for row in rows
+    ).encode()
 
 
 async def write(conn: Connection, s: Settlement) -> None:
@@ -66,46 +64,46 @@ async def write(conn: Connection, s: Settlement) -> None:
     # `load_orders`/`load_positions`; the balances are updated in (account, asset) order.
     changed = [o for o in s.orders.values() if o.changed]
     if changed:
+        texts = [s.order_texts(o) for o in changed]
         await conn.execute(
-            "UPDATE orders o SET status = u.status, quantity = u.quantity,"
-            " filled_quantity = u.filled, average_price = u.average_price,"
-            " hold_released = u.hold_released, reject_reason = u.reject_reason,"
+            "UPDATE orders o SET status = u.status, quantity = u.quantity::numeric,"
+            " filled_quantity = u.filled::numeric, average_price = u.average_price::numeric,"
+            " hold_released = u.hold_released::numeric, reject_reason = u.reject_reason,"
             " cancel_reason = u.cancel_reason, updated_at = now()"
-            " FROM unnest($1::bigint[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[],"
-            " $6::numeric[], $7::text[], $8::text[])"
+            " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],"
+            " $6::text[], $7::text[], $8::text[])"
             " AS u(id, status, quantity, filled, average_price, hold_released, reject_reason,"
             " cancel_reason)"
             " WHERE o.id = u.id",
             [o.id for o in changed],
             [o.status for o in changed],
-            [o.quantity for o in changed],
-            [o.filled for o in changed],
-            [o.average_price for o in changed],
-            [o.hold_released for o in changed],
+            [t[0] for t in texts],
+            [t[1] for t in texts],
+            [t[2] for t in texts],
+            [t[3] for t in texts],
             [o.reject_reason for o in changed],
             [o.cancel_reason for o in changed],
         )
     positions = sorted(((a, p) for a, p in s.positions.items() if p.changed), key=lambda x: x[0])
     if positions:
+        rows = [s.position_texts(p) for _, p in positions]
         await conn.execute(
             "INSERT INTO positions (account_id, market_id, size, cost, realized_pnl)"
-            " SELECT u.account_id, $1, u.size, u.cost, u.realized_pnl"
-            " FROM unnest($2::bigint[], $3::numeric[], $4::numeric[], $5::numeric[])"
+            " SELECT u.account_id, $1, u.size::numeric, u.cost::numeric, u.realized_pnl::numeric"
+            " FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])"
             " AS u(account_id, size, cost, realized_pnl)"
             " ON CONFLICT (account_id, market_id) DO UPDATE"
             " SET size = EXCLUDED.size, cost = EXCLUDED.cost, realized_pnl = EXCLUDED.realized_pnl,"
             " updated_at = now()",
             market_id,
             [a for a, _ in positions],
-            [p.size for _, p in positions],
-            [p.cost for _, p in positions],
-            [p.realized_pnl for _, p in positions],
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
         )
-    deltas = [
-        (a, asset, d[0], d[1]) for (a, asset), d in sorted(s.balances.items()) if d[0] or d[1]
-    ]
+    deltas = [(key, d) for key, d in sorted(s.balances.items()) if d[0] or d[1]]
     if deltas:
-        accounts, assets = [d[0] for d in deltas], [d[1] for d in deltas]
+        accounts, assets = [k[0] for k, _ in deltas], [k[1] for k, _ in deltas]
         # Rows first (zeros satisfy the checks), then the deltas: an upsert would check the
         # proposed row, a negative delta, before resolving the conflict.
         await conn.execute(
@@ -114,27 +112,20 @@ async def write(conn: Connection, s: Settlement) -> None:
             accounts,
             assets,
         )
-        # The CTE takes the row locks in (account, asset) order, as order intake does: an
-        # UPDATE joined to the arrays would lock in whatever order its plan reads the table,
-        # and two such orders deadlock (a stall of deadlock_timeout, then a retry).
         await conn.execute(
-            "WITH locked AS (SELECT b.account_id, b.asset FROM balances b"
-            " JOIN unnest($1::bigint[], $2::text[]) AS k(account_id, asset)"
-            " ON b.account_id = k.account_id AND b.asset = k.asset"
-            " ORDER BY b.account_id, b.asset FOR UPDATE OF b)"
-            " UPDATE balances b SET total = b.total + u.total, held = b.held + u.held,"
-            " updated_at = now()"
-            " FROM unnest($1::bigint[], $2::text[], $3::numeric[], $4::numeric[])"
-            " AS u(account_id, asset, total, held), locked l"
-            " WHERE b.account_id = u.account_id AND b.asset = u.asset"
-            " AND l.account_id = u.account_id AND l.asset = u.asset",
+            "UPDATE balances b SET total = b.total + u.total::numeric,"
+            " held = b.held + u.held::numeric, updated_at = now()"
+            " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])"
+            " AS u(account_id, asset, total, held)"
+            " WHERE b.account_id = u.account_id AND b.asset = u.asset",
             accounts,
             assets,
-            [d[2] for d in deltas],
-            [d[3] for d in deltas],
+            [s.amount_text(k[1], d[0]) for k, d in deltas],
+            [s.amount_text(k[1], d[1]) for k, d in deltas],
         )
     if s.fills:
-        await conn.copy_records_to_table(
+        quote = s.market.row.quote_asset
+        await conn.copy_to_table(
             "fills",
             columns=[
                 "market_id",
@@ -146,31 +137,24 @@ async def write(conn: Connection, s: Settlement) -> None:
                 "price",
                 "quantity",
                 "fee",
-                "fee_asset",
                 "realized_pnl",
+                "fee_asset",
             ],
-            records=[
-                (
-                    market_id,
-                    f.seq,
-                    f.order_id,
-                    f.account_id,
-                    f.side,
-                    f.liquidity,
-                    f.price,
-                    f.quantity,
-                    f.fee,
-                    f.fee_asset,
-                    f.realized_pnl,
-                )
-                for f in s.fills
-            ],
+            source=_copy_text([(market_id, *f, quote) for f in s.fills]),
+            format="text",
         )
-    if s.ledger:
-        await conn.copy_records_to_table(
+    ledger = [(k, amount) for k, amount in sorted(s.ledger.items()) if amount]
+    if ledger:
+        await conn.copy_to_table(
             "ledger_entries",
             columns=["account_id", "asset", "kind", "amount", "market_id"],
-            records=[(e.account_id, e.asset, e.kind, e.amount, market_id) for e in s.ledger],
+            source=_copy_text(
+                [
+                    (a, asset, kind, s.amount_text(asset, amount), market_id)
+                    for (a, asset, kind), amount in ledger
+                ]
+            ),
+            format="text",
         )
     await conn.execute(
         "UPDATE market_progress SET last_seq = $2, updated_at = now() WHERE market_id = $1",

@@ -93,12 +93,11 @@ class Persister:
                 elif e["type"] != "book_delta" and e.get("order_id"):
                     order_ids.add(e["order_id"])
             orders = await settlement_db.load_orders(conn, sorted(order_ids))
-            positions = {}
+            positions = []
             if market.is_perp and accounts:
                 positions = await settlement_db.load_positions(conn, market_id, sorted(accounts))
-            batch = Settlement(market, orders, positions)
-            for e in fresh:
-                batch.apply(e)
+            batch = Settlement.load(market, orders, positions)
+            batch.apply_all(fresh)
             await settlement_db.write(conn, batch)
         if batch.skipped:
             log.warning("events for unknown orders", market=market_id, count=batch.skipped)

@@ -1,24 +1,101 @@
 """Settlement: what a batch of engine events does to orders, fills, positions, balances and the
 ledger. Pure computation over state loaded by the persister; no I/O here.
 
-Amounts are `Decimal`; perpetual position arithmetic goes through the engine's integer margin
-functions (`ordex.apply_fill`) so the database and the engine agree to the atom.
+Amounts are exact integers while a batch is applied: quantities in lots, prices in ticks,
+perpetual positions in lots and quote atoms (through the engine's `ordex.apply_fill`, so the
+database and the engine agree to the atom), and balance and ledger amounts in units of
+`10^-scale` of their asset, a scale fine enough for every notional, fee and hold of the market.
+They become decimal text only once per row written, and PostgreSQL stores them as NUMERIC.
+
+The ledger gets one entry per (account, asset, kind) and batch: the sum of that batch's trade,
+fee and realized PnL amounts. What each fill moved is on its `fills` row (price, quantity, fee,
+realized PnL).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any, Literal, cast
 
 import ordex
-from ordex.services.markets import Market
+from ordex.services.markets import Market, decimal_places
 
 HOUSE_ACCOUNT = 1
 LIVE = frozenset({"PENDING", "OPEN", "PARTIALLY_FILLED", "UNTRIGGERED"})
 CONDITIONAL = frozenset({"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"})
-ZERO = Decimal(0)
+AVERAGE_PRICE_UNIT = Decimal("1e-12")
+# The columns `Settlement.load` takes, in this order (`db.settlement` selects them so).
+ORDER_COLUMNS = (
+    "id", "account_id", "side", "type", "quantity", "filled_quantity", "average_price", "status",
+    "hold_asset", "hold_amount", "hold_released", "reject_reason", "cancel_reason",
+)  # fmt: skip
+POSITION_COLUMNS = ("account_id", "size", "cost", "realized_pnl")
+
+
+def places(text: str) -> int:
+    """Digits after the point of a plain decimal text (`0.50` -> 2)."""
+    return len(text.partition(".")[2])
+
+
+def to_units(text: str, scale: int) -> int:
+    """A plain decimal text (as PostgreSQL and the engine write them) in units of `10^-scale`;
+    ValueError if it has non-zero digits beyond them."""
+    if text == "0":
+        return 0
+    whole, _, frac = text.partition(".")
+    if len(frac) > scale:
+        if frac[scale:].strip("0"):
+            raise ValueError(f"{text} has more than {scale} decimal places")
+        frac = frac[:scale]
+    return int(whole + frac.ljust(scale, "0"))
+
+
+def units_text(units: int, scale: int) -> str:
+    """Units of `10^-scale` as plain decimal text without trailing zeros (exact)."""
+    if scale == 0:
+        return str(units)
+    digits = str(abs(units)).rjust(scale + 1, "0")
+    text = f"{digits[:-scale]}.{digits[-scale:]}".rstrip("0").rstrip(".")
+    return "-" + text if units < 0 else text
+
+
+def _exact_int(value: Decimal) -> int:
+    if value != value.to_integral_value():
+        raise ValueError(f"{value} is not a whole number of units")
+    return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Units:
+    """The integer scales of one batch. Quote amounts are in `10^-quote_scale`, base amounts in
+    `10^-base_scale`; `atom`, `lot` and `notional` are one quote atom, one lot and one
+    tick times one lot in those units."""
+
+    quote_scale: int
+    base_scale: int
+    atom: int
+    lot: int
+    notional: int
+
+    @classmethod
+    def of(cls, market: Market, quote_places: int = 0, base_places: int = 0) -> Units:
+        """Scales for the market, at least `quote_places`/`base_places` decimals (what the rows
+        loaded for the batch carry: a hold never needs rounding to fit)."""
+        row = market.row
+        lot_places = decimal_places(row.lot_size)
+        quote_scale = max(
+            row.quote_decimals, decimal_places(row.tick_size) + lot_places, quote_places
+        )
+        base_scale = max(lot_places, base_places)
+        return cls(
+            quote_scale=quote_scale,
+            base_scale=base_scale,
+            atom=10 ** (quote_scale - row.quote_decimals),
+            lot=_exact_int(row.lot_size.scaleb(base_scale)),
+            notional=_exact_int((row.tick_size * row.lot_size).scaleb(quote_scale)),
+        )
 
 
 @dataclass(slots=True)
@@ -27,52 +104,30 @@ class OrderState:
     account_id: int
     side: str
     type: str
-    quantity: Decimal
-    filled: Decimal
-    notional: Decimal
+    quantity: int  # lots
+    filled: int  # lots
     status: str
     hold_asset: str
-    hold_amount: Decimal
-    hold_released: Decimal
+    hold_amount: int  # units of the hold asset
+    hold_released: int
+    average_price: str | None = None  # as loaded: the fills of earlier batches
+    # Quantity, filled quantity and hold released as loaded, integers and text: most orders
+    # of a batch only change status, and their amounts are written back as they came.
+    loaded: tuple[int, int, int] = (0, 0, 0)
+    loaded_text: tuple[str, str, str] = ("0", "0", "0")
+    notional: int = 0  # ticks x lots of this batch's fills
     reject_reason: str | None = None
     cancel_reason: str | None = None
     changed: bool = False
 
-    @property
-    def average_price(self) -> Decimal | None:
-        if self.filled == 0:
-            return None
-        return (self.notional / self.filled).quantize(Decimal("1e-12"))
-
 
 @dataclass(slots=True)
 class PositionState:
-    size: Decimal
-    cost: Decimal
-    realized_pnl: Decimal
+    size: int  # lots, negative when short
+    cost: int  # quote atoms
+    realized_before: Decimal  # as loaded
+    realized: int = 0  # quote atoms realized in this batch
     changed: bool = False
-
-
-@dataclass(slots=True)
-class Fill:
-    seq: int
-    order_id: int
-    account_id: int
-    side: str
-    liquidity: str
-    price: Decimal
-    quantity: Decimal
-    fee: Decimal
-    fee_asset: str
-    realized_pnl: Decimal
-
-
-@dataclass(slots=True)
-class LedgerEntry:
-    account_id: int
-    asset: str
-    kind: str
-    amount: Decimal
 
 
 @dataclass(slots=True)
@@ -80,40 +135,149 @@ class Settlement:
     """Everything one batch changes, ready to be written in one transaction."""
 
     market: Market
+    units: Units
     orders: dict[int, OrderState]
     positions: dict[int, PositionState]
-    fills: list[Fill] = field(default_factory=list)
-    ledger: list[LedgerEntry] = field(default_factory=list)
-    balances: defaultdict[tuple[int, str], list[Decimal]] = field(
-        default_factory=lambda: defaultdict(lambda: [ZERO, ZERO])
-    )
+    # (seq, order_id, account_id, side, liquidity, price, quantity, fee, realized_pnl): the
+    # amounts as decimal text, price, quantity and fee exactly as the event gives them.
+    fills: list[tuple[int, int, int, str, str, str, str, str, str]] = field(default_factory=list)
+    ledger: dict[tuple[int, str, str], int] = field(default_factory=dict)
+    # (account, asset) -> [total, held] deltas in the asset's units.
+    balances: dict[tuple[int, str], list[int]] = field(default_factory=dict)
     last_seq: int = 0
     skipped: int = 0
+    _ticks: dict[str, int] = field(default_factory=dict)
+    _lots: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls,
+        market: Market,
+        orders: Iterable[Sequence[Any]],
+        positions: Iterable[Sequence[Any]] = (),
+    ) -> Settlement:
+        """A batch over the rows as `db.settlement` loads them: `ORDER_COLUMNS` and
+        `POSITION_COLUMNS` in that order, amounts as text."""
+        order_rows, position_rows = list(orders), list(positions)
+        try:
+            return cls._load(market, Units.of(market), order_rows, position_rows)
+        except ValueError:
+            pass
+        # A row with more decimals than the market's units (not one the intake writes): the
+        # batch takes finer units rather than rounding it.
+        quote = market.row.quote_asset
+        quote_places = base_places = 0
+        for r in order_rows:
+            p = max(places(r[9]), places(r[10]))
+            if r[8] == quote:
+                quote_places = max(quote_places, p)
+            else:
+                base_places = max(base_places, p)
+            base_places = max(base_places, places(r[4]), places(r[5]))
+        for r in position_rows:
+            base_places = max(base_places, places(r[1]))
+        return cls._load(market, Units.of(market, quote_places, base_places), order_rows,
+                         position_rows)  # fmt: skip
+
+    @classmethod
+    def _load(
+        cls,
+        market: Market,
+        units: Units,
+        order_rows: list[Sequence[Any]],
+        position_rows: list[Sequence[Any]],
+    ) -> Settlement:
+        quote = market.row.quote_asset
+        qs, bs, lot = units.quote_scale, units.base_scale, units.lot
+
+        def lots(text: str) -> int:
+            count, rest = divmod(to_units(text, bs), lot)
+            if rest:
+                raise ValueError(f"{text} is not a whole number of lots")
+            return count
+
+        loaded = {}
+        for (
+            order_id,
+            account_id,
+            side,
+            order_type,
+            quantity,
+            filled_quantity,
+            average_price,
+            status,
+            hold_asset,
+            hold_amount,
+            hold_released,
+            reject_reason,
+            cancel_reason,
+        ) in order_rows:
+            scale = qs if hold_asset == quote else bs
+            amounts = (lots(quantity), lots(filled_quantity), to_units(hold_released, scale))
+            loaded[order_id] = OrderState(
+                order_id,
+                account_id,
+                side,
+                order_type,
+                amounts[0],
+                amounts[1],
+                status,
+                hold_asset,
+                to_units(hold_amount, scale),
+                amounts[2],
+                average_price,
+                amounts,
+                (quantity, filled_quantity, hold_released),
+                0,
+                reject_reason,
+                cancel_reason,
+            )
+        qd = market.row.quote_decimals
+        held = {
+            account_id: PositionState(lots(size), to_units(cost, qd), Decimal(realized))
+            for account_id, size, cost, realized in position_rows
+        }
+        return cls(market, units, loaded, held)
 
     # ----- helpers -----------------------------------------------------------------------------
 
-    def _move(self, account_id: int, asset: str, kind: str, amount: Decimal) -> None:
-        if amount == 0:
+    def _move(self, account_id: int, asset: str, kind: str, amount: int) -> None:
+        if not amount:
             return
-        self.balances[(account_id, asset)][0] += amount
-        self.ledger.append(LedgerEntry(account_id, asset, kind, amount))
+        key = (account_id, asset)
+        balance = self.balances.get(key)
+        if balance is None:
+            self.balances[key] = [amount, 0]
+        else:
+            balance[0] += amount
+        entry = (account_id, asset, kind)
+        self.ledger[entry] = self.ledger.get(entry, 0) + amount
 
-    def _release(self, order: OrderState, target: Decimal) -> None:
+    def _release(self, order: OrderState, target: int) -> None:
         """Releases the order's hold up to `target` (cumulative)."""
         release = target - order.hold_released
         if release > 0:
-            self.balances[(order.account_id, order.hold_asset)][1] -= release
+            key = (order.account_id, order.hold_asset)
+            balance = self.balances.get(key)
+            if balance is None:
+                self.balances[key] = [0, -release]
+            else:
+                balance[1] -= release
             order.hold_released = target
             order.changed = True
 
-    def _release_all(self, order: OrderState) -> None:
-        self._release(order, order.hold_amount)
+    def _atom_of(self, asset: str) -> int:
+        return self.units.atom if asset == self.market.row.quote_asset else self.units.lot
 
-    def _atom_of(self, asset: str) -> Decimal:
-        row = self.market.row
-        return Decimal(1).scaleb(-row.quote_decimals) if asset == row.quote_asset else row.lot_size
+    def _scale_of(self, asset: str) -> int:
+        u = self.units
+        return u.quote_scale if asset == self.market.row.quote_asset else u.base_scale
 
     # ----- events --------------------------------------------------------------------------------
+
+    def apply_all(self, events: Iterable[dict[str, Any]]) -> None:
+        for event in events:
+            self.apply(event)
 
     def apply(self, event: dict[str, Any]) -> None:
         kind = event["type"]
@@ -136,93 +300,129 @@ class Settlement:
         elif kind == "rejected":
             order.status = "REJECTED"
             order.reject_reason = event.get("reason")
-            self._release_all(order)
+            self._release(order, order.hold_amount)
         elif kind == "cancelled":
             order.status = "CANCELLED"
             order.cancel_reason = event.get("reason")
-            self._release_all(order)
+            self._release(order, order.hold_amount)
         elif kind == "expired":
             order.status = "EXPIRED"
-            self._release_all(order)
+            self._release(order, order.hold_amount)
         elif kind == "amended":
             # The new open quantity (a reduce-only clip, or an amend): the total follows it.
-            order.quantity = order.filled + Decimal(event["qty"])
+            order.quantity = order.filled + self._lots_of(event["qty"])
+
+    def _ticks_of(self, price: str) -> int:
+        ticks = self._ticks.get(price)
+        if ticks is None:
+            ticks = self._ticks[price] = self.market.config.price_to_ticks(price)
+        return ticks
+
+    def _lots_of(self, qty: str) -> int:
+        lots = self._lots.get(qty)
+        if lots is None:
+            lots = self._lots[qty] = self.market.config.qty_to_lots(qty)
+        return lots
 
     def _trade(self, event: dict[str, Any]) -> None:
-        price, qty = Decimal(event["price"]), Decimal(event["qty"])
-        price_ticks = self.market.config.price_to_ticks(event["price"])
+        price, qty = event["price"], event["qty"]
+        ticks, lots = self._ticks_of(price), self._lots_of(qty)
         taker_side = event["taker_side"]
         maker_side = "SELL" if taker_side == "BUY" else "BUY"
         sides = (
-            (int(event["taker_order_id"]), taker_side, "TAKER", Decimal(event["taker_fee"])),
-            (int(event["maker_order_id"]), maker_side, "MAKER", Decimal(event["maker_fee"])),
+            (int(event["taker_order_id"]), taker_side, "TAKER", event["taker_fee"]),
+            (int(event["maker_order_id"]), maker_side, "MAKER", event["maker_fee"]),
         )
+        seq = event["seq"]
+        quote_scale = self.units.quote_scale
         for order_id, side, liquidity, fee in sides:
             order = self.orders.get(order_id)
             if order is None:
                 self.skipped += 1
                 continue
-            realized = self._settle(order.account_id, side, price, qty, fee, price_ticks)
+            realized = self._settle(order.account_id, side, ticks, lots, to_units(fee, quote_scale))
             self.fills.append(
-                Fill(
-                    event["seq"],
-                    order_id,
-                    order.account_id,
-                    side,
-                    liquidity,
-                    price,
-                    qty,
-                    fee,
-                    self.market.row.quote_asset,
-                    realized,
-                )
+                (seq, order_id, order.account_id, side, liquidity, price, qty, fee, realized)
             )
-            order.filled += qty
-            order.notional += price * qty
-            order.status = "FILLED" if order.filled >= order.quantity else "PARTIALLY_FILLED"
+            order.filled += lots
+            order.notional += ticks * lots
             order.changed = True
-            if order.status == "FILLED":
-                self._release_all(order)
+            if order.filled >= order.quantity:
+                order.status = "FILLED"
+                self._release(order, order.hold_amount)
             else:
-                share = order.hold_amount * order.filled / order.quantity
-                self._release(
-                    order, share.quantize(self._atom_of(order.hold_asset), rounding=ROUND_DOWN)
-                )
+                order.status = "PARTIALLY_FILLED"
+                # The hold in proportion to the fill, rounded down to the asset's atom.
+                atom = self._atom_of(order.hold_asset)
+                share = order.hold_amount * order.filled // (order.quantity * atom) * atom
+                self._release(order, share)
 
-    def _settle(
-        self,
-        account_id: int,
-        side: str,
-        price: Decimal,
-        qty: Decimal,
-        fee: Decimal,
-        price_ticks: int,
-    ) -> Decimal:
-        m = self.market
-        quote, base = m.row.quote_asset, m.row.base_asset
+    def _settle(self, account_id: int, side: str, ticks: int, lots: int, fee: int) -> str:
+        """Moves the fill's amounts for one side; returns its realized PnL as decimal text."""
+        m, u = self.market, self.units
+        quote = m.row.quote_asset
         self._move(account_id, quote, "FEE", -fee)
         self._move(HOUSE_ACCOUNT, quote, "FEE", fee)
         if not m.is_perp:
-            notional = price * qty
-            sign = Decimal(1) if side == "BUY" else Decimal(-1)
-            self._move(account_id, quote, "TRADE", -sign * notional)
-            self._move(account_id, base, "TRADE", sign * qty)
-            return ZERO
-        position = self.positions.setdefault(account_id, PositionState(ZERO, ZERO, ZERO))
-        size_lots = m.qty_to_lots(abs(position.size)) * (1 if position.size >= 0 else -1)
-        size, cost, realized_atoms, _closed = ordex.apply_fill(
+            sign = 1 if side == "BUY" else -1
+            self._move(account_id, quote, "TRADE", -sign * ticks * lots * u.notional)
+            self._move(account_id, m.row.base_asset, "TRADE", sign * lots * u.lot)
+            return "0"
+        position = self.positions.get(account_id)
+        if position is None:
+            position = self.positions[account_id] = PositionState(0, 0, Decimal(0))
+        size, cost, realized, _closed = ordex.apply_fill(
             m.config,
-            size_lots,
-            m.quote_to_atoms(position.cost),
+            position.size,
+            position.cost,
             cast(Literal["BUY", "SELL"], side),
-            price_ticks,
-            m.qty_to_lots(qty),
+            ticks,
+            lots,
         )
-        realized = m.atoms_to_quote(realized_atoms)
-        position.size = m.lots_to_qty(abs(size)) * (1 if size >= 0 else -1)
-        position.cost = m.atoms_to_quote(cost)
-        position.realized_pnl += realized
+        position.size, position.cost = size, cost
+        position.realized += realized
         position.changed = True
-        self._move(account_id, quote, "REALIZED_PNL", realized)
-        self._move(HOUSE_ACCOUNT, quote, "REALIZED_PNL", -realized)
-        return realized
+        self._move(account_id, quote, "REALIZED_PNL", realized * u.atom)
+        self._move(HOUSE_ACCOUNT, quote, "REALIZED_PNL", -realized * u.atom)
+        return units_text(realized, m.row.quote_decimals)
+
+    # ----- rows to write ---------------------------------------------------------------------
+
+    def amount_text(self, asset: str, units: int) -> str:
+        return units_text(units, self._scale_of(asset))
+
+    def qty_text(self, lots: int) -> str:
+        return units_text(lots * self.units.lot, self.units.base_scale)
+
+    def order_texts(self, order: OrderState) -> tuple[str, str, str | None, str]:
+        """Quantity, filled quantity, average price and hold released of an order as text."""
+        quantity, filled, released = order.loaded
+        text = order.loaded_text
+        return (
+            text[0] if order.quantity == quantity else self.qty_text(order.quantity),
+            text[1] if order.filled == filled else self.qty_text(order.filled),
+            self.average_price(order),
+            text[2]
+            if order.hold_released == released
+            else self.amount_text(order.hold_asset, order.hold_released),
+        )
+
+    def average_price(self, order: OrderState) -> str | None:
+        """The volume-weighted price of all the order's fills, to 12 decimals."""
+        if not order.notional:
+            return order.average_price
+        u = self.units
+        notional = Decimal(units_text(order.notional * u.notional, u.quote_scale))
+        if order.average_price is not None and order.loaded[1]:
+            notional += Decimal(order.average_price) * Decimal(order.loaded_text[1])
+        average = (notional / Decimal(self.qty_text(order.filled))).quantize(AVERAGE_PRICE_UNIT)
+        return format(average, "f")
+
+    def position_texts(self, position: PositionState) -> tuple[str, str, str]:
+        """Size, cost and realized PnL of a position as decimal text."""
+        qd = self.market.row.quote_decimals
+        size = self.qty_text(abs(position.size))
+        if position.size < 0:
+            size = "-" + size
+        realized = position.realized_before + Decimal(units_text(position.realized, qd))
+        return size, units_text(position.cost, qd), format(realized, "f")
