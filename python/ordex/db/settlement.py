@@ -65,22 +65,29 @@ async def write(conn: Connection, s: Settlement) -> None:
     changed = [o for o in s.orders.values() if o.changed]
     if changed:
         texts = [s.order_texts(o) for o in changed]
+        # Statuses and amounts as one comma-separated text each, split by PostgreSQL: asyncpg
+        # checks every element of a text array for nesting, which costs more than the
+        # statement. None of these values holds a comma; '' is a NULL average price (and a
+        # lone '' an empty array, which unnest pads with NULL too). The reasons stay arrays
+        # (free text).
         await conn.execute(
             "UPDATE orders o SET status = u.status, quantity = u.quantity::numeric,"
             " filled_quantity = u.filled::numeric, average_price = u.average_price::numeric,"
             " hold_released = u.hold_released::numeric, reject_reason = u.reject_reason,"
             " cancel_reason = u.cancel_reason, updated_at = now()"
-            " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],"
-            " $6::text[], $7::text[], $8::text[])"
+            " FROM unnest($1::bigint[], string_to_array($2, ','), string_to_array($3, ','),"
+            " string_to_array($4, ','), string_to_array($5, ',', ''), string_to_array($6, ','),"
+            " $7::text[], $8::text[])"
             " AS u(id, status, quantity, filled, average_price, hold_released, reject_reason,"
             " cancel_reason)"
-            " WHERE o.id = u.id",
+            # The ANY lets the planner fetch the rows by id rather than hash the whole table.
+            " WHERE o.id = u.id AND o.id = ANY($1::bigint[])",
             [o.id for o in changed],
-            [o.status for o in changed],
-            [t[0] for t in texts],
-            [t[1] for t in texts],
-            [t[2] for t in texts],
-            [t[3] for t in texts],
+            ",".join([o.status for o in changed]),
+            ",".join([t[0] for t in texts]),
+            ",".join([t[1] for t in texts]),
+            ",".join([t[2] or "" for t in texts]),
+            ",".join([t[3] for t in texts]),
             [o.reject_reason for o in changed],
             [o.cancel_reason for o in changed],
         )
