@@ -213,6 +213,19 @@ def test_rows_finer_than_the_market_units_are_kept_exactly() -> None:
     assert D(batch.amount_text("USDC", batch.balances[(2, "USDC")][1])) == D("-100.123456789")
 
 
+def test_an_amend_to_no_open_quantity_leaves_the_filled_quantity() -> None:
+    market = _market("BTC-USDC", "SPOT", "0.01")
+    row = (5, 2, "BUY", "LIMIT", "1.5", "0.5", "100", "PARTIALLY_FILLED", "USDC", "150.075",
+           "50.025", None, None)  # fmt: skip
+    batch = Settlement.load(market, [row])
+    batch.apply({"seq": 1, "type": "amended", "order_id": 5, "price": "100", "qty": "0"})
+    old = ref.Settlement(market, {5: ref.OrderState(5, 2, "BUY", "LIMIT", D("1.5"), D("0.5"),
+                                                    D("50"), "PARTIALLY_FILLED", "USDC",
+                                                    D("150.075"), D("50.025"))}, {})  # fmt: skip
+    old.apply({"seq": 1, "type": "amended", "order_id": 5, "price": "100", "qty": "0"})
+    assert D(batch.order_texts(batch.orders[5])[0]) == old.orders[5].quantity == D("0.5")
+
+
 @given(st.integers(-(10**30), 10**30), st.integers(0, 18))
 def test_units_text_is_exact_and_reads_back(units: int, scale: int) -> None:
     text = units_text(units, scale)

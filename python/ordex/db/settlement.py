@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ordex.db.types import Connection
-from ordex.workers.settlement import Settlement
+from ordex.workers.settlement import ORDER_COLUMNS, POSITION_COLUMNS, Settlement
 
 
 async def lock_progress(conn: Connection, market_id: str) -> int:
@@ -25,23 +25,30 @@ async def lock_progress(conn: Connection, market_id: str) -> int:
     return seq
 
 
+# Amounts come out as text (`Settlement.load` reads them exactly into integers).
+_AMOUNTS = frozenset(
+    {"quantity", "filled_quantity", "average_price", "hold_amount", "hold_released", "size",
+     "cost", "realized_pnl"}
+)  # fmt: skip
+
+
+def _select(columns: tuple[str, ...]) -> str:
+    return ", ".join(f"{c}::text AS {c}" if c in _AMOUNTS else c for c in columns)
+
+
 async def load_orders(conn: Connection, ids: list[int]) -> list[Any]:
-    """The orders' rows, locked in id order; amounts as text."""
+    """The orders' rows (`ORDER_COLUMNS`), locked in id order."""
     return await conn.fetch(
-        "SELECT id, account_id, side, type, quantity::text AS quantity,"
-        " filled_quantity::text AS filled_quantity, average_price::text AS average_price, status,"
-        " hold_asset, hold_amount::text AS hold_amount, hold_released::text AS hold_released,"
-        " reject_reason, cancel_reason"
+        f"SELECT {_select(ORDER_COLUMNS)}"
         " FROM orders WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
         ids,
     )
 
 
 async def load_positions(conn: Connection, market_id: str, accounts: list[int]) -> list[Any]:
-    """The accounts' positions in the market, locked in account order; amounts as text."""
+    """The accounts' positions in the market (`POSITION_COLUMNS`), locked in account order."""
     return await conn.fetch(
-        "SELECT account_id, size::text AS size, cost::text AS cost,"
-        " realized_pnl::text AS realized_pnl FROM positions"
+        f"SELECT {_select(POSITION_COLUMNS)} FROM positions"
         " WHERE market_id = $1 AND account_id = ANY($2::bigint[]) ORDER BY account_id FOR UPDATE",
         market_id,
         accounts,

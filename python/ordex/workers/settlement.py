@@ -321,7 +321,11 @@ class Settlement:
     def _lots_of(self, qty: str) -> int:
         lots = self._lots.get(qty)
         if lots is None:
-            lots = self._lots[qty] = self.market.config.qty_to_lots(qty)
+            # Not the engine's qty_to_lots: an open quantity may be zero, which it refuses.
+            lots, rest = divmod(to_units(qty, self.units.base_scale), self.units.lot)
+            if rest:
+                raise ValueError(f"{qty} is not a whole number of lots")
+            self._lots[qty] = lots
         return lots
 
     def _trade(self, event: dict[str, Any]) -> None:
