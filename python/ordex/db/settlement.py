@@ -126,12 +126,20 @@ async def write(conn: Connection, s: Settlement) -> None:
             accounts,
             assets,
         )
+        # The CTE takes the row locks in (account, asset) order, as order intake does: an
+        # UPDATE joined to the arrays would lock in whatever order its plan reads the table,
+        # and two such orders deadlock (a stall of deadlock_timeout, then a retry).
         await conn.execute(
-            "UPDATE balances b SET total = b.total + u.total::numeric,"
+            "WITH locked AS (SELECT b.account_id, b.asset FROM balances b"
+            " JOIN unnest($1::bigint[], $2::text[]) AS k(account_id, asset)"
+            " ON b.account_id = k.account_id AND b.asset = k.asset"
+            " ORDER BY b.account_id, b.asset FOR UPDATE OF b)"
+            " UPDATE balances b SET total = b.total + u.total::numeric,"
             " held = b.held + u.held::numeric, updated_at = now()"
             " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])"
-            " AS u(account_id, asset, total, held)"
-            " WHERE b.account_id = u.account_id AND b.asset = u.asset",
+            " AS u(account_id, asset, total, held), locked l"
+            " WHERE b.account_id = u.account_id AND b.asset = u.asset"
+            " AND l.account_id = u.account_id AND l.asset = u.asset",
             accounts,
             assets,
             [s.amount_text(k[1], d[0]) for k, d in deltas],
