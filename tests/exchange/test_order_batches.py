@@ -24,18 +24,26 @@ from ordex.services.markets import MarketRegistry
 from ordex.services.order_batcher import OrderBatcher
 from ordex.services.order_requests import parse_order_request
 from ordex.services.orders import OrderSubmission
-from tests.exchange.helpers import Trader, deposit, set_top_of_book, sign_up
+from tests.exchange.helpers import deposit, set_top_of_book, sign_up
 
 FUNDS = {"USDC": "20000", "BTC": "0.05", "ETH": "2"}
 
 
-async def _funded_account(client: httpx.AsyncClient, db: asyncpg.Connection) -> int:
-    trader: Trader = await sign_up(client)
-    for asset, amount in FUNDS.items():
+async def _account(
+    client: httpx.AsyncClient, db: asyncpg.Connection, **funds: str
+) -> tuple[int, MarketRegistry]:
+    """A new trader's trading account with `funds` deposited, and the market registry."""
+    trader = await sign_up(client)
+    for asset, amount in funds.items():
         await deposit(client, trader, asset, amount)
     account_id: int = await db.fetchval(
         "SELECT id FROM trading_accounts WHERE user_id = $1::uuid", trader.user_id
     )
+    return account_id, await MarketRegistry.load(db)
+
+
+async def _funded_account(client: httpx.AsyncClient, db: asyncpg.Connection) -> int:
+    account_id, _ = await _account(client, db, **FUNDS)
     # An open short on BTC-PERP, so the risk check has a position to value as well.
     await db.execute(
         "INSERT INTO positions (account_id, market_id, size, cost) VALUES ($1, 'BTC-PERP', -0.01, 650)",
@@ -127,12 +135,7 @@ async def test_a_batch_decides_like_one_order_after_another(
 async def test_batch_refuses_what_the_earlier_orders_of_the_batch_used_up(
     client: httpx.AsyncClient, db: asyncpg.Connection, redis: Redis
 ) -> None:
-    trader = await sign_up(client)
-    await deposit(client, trader, "USDC", "1000")
-    account_id: int = await db.fetchval(
-        "SELECT id FROM trading_accounts WHERE user_id = $1::uuid", trader.user_id
-    )
-    registry = await MarketRegistry.load(db)
+    account_id, registry = await _account(client, db, USDC="1000")
     # Each buy holds 100.05 (0.001 BTC at 100000 plus the taker fee): nine fit in 1000.
     buy = {"marketId": "BTC-USDC", "side": "BUY", "type": "LIMIT", "quantity": "0.001"}
     submissions = [
@@ -155,13 +158,7 @@ async def test_batch_refuses_what_the_earlier_orders_of_the_batch_used_up(
 async def test_duplicate_client_order_ids_within_a_batch(
     client: httpx.AsyncClient, db: asyncpg.Connection, redis: Redis
 ) -> None:
-    trader = await sign_up(client)
-    await deposit(client, trader, "USDC", "1000")
-    await deposit(client, trader, "BTC", "1")
-    account_id: int = await db.fetchval(
-        "SELECT id FROM trading_accounts WHERE user_id = $1::uuid", trader.user_id
-    )
-    registry = await MarketRegistry.load(db)
+    account_id, registry = await _account(client, db, USDC="1000", BTC="1")
     order = {"marketId": "BTC-USDC", "type": "LIMIT", "quantity": "0.001", "price": "100"}
     submissions = [
         # The buy is refused (no funds for it): its id stays free for the sell after it.
@@ -180,13 +177,7 @@ async def test_a_client_order_id_taken_concurrently_costs_the_batch_only_that_or
 ) -> None:
     """Another transaction inserts the same client order id after the batch's check: the
     unique index refuses the batch's insert, and the batch is submitted again order by order."""
-    trader = await sign_up(client)
-    await deposit(client, trader, "USDC", "1000")
-    await deposit(client, trader, "BTC", "1")
-    account_id: int = await db.fetchval(
-        "SELECT id FROM trading_accounts WHERE user_id = $1::uuid", trader.user_id
-    )
-    registry = await MarketRegistry.load(db)
+    account_id, registry = await _account(client, db, USDC="1000", BTC="1")
     other = await asyncpg.connect(database_url)
     try:
         racing = other.transaction()
@@ -220,12 +211,7 @@ async def test_a_client_order_id_taken_concurrently_costs_the_batch_only_that_or
 async def test_order_batcher_groups_concurrent_orders_and_answers_each(
     client: httpx.AsyncClient, db: asyncpg.Connection, redis: Redis, database_url: str
 ) -> None:
-    trader = await sign_up(client)
-    await deposit(client, trader, "USDC", "1000")
-    account_id: int = await db.fetchval(
-        "SELECT id FROM trading_accounts WHERE user_id = $1::uuid", trader.user_id
-    )
-    registry = await MarketRegistry.load(db)
+    account_id, registry = await _account(client, db, USDC="1000")
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     batcher = OrderBatcher(pool, redis, concurrency=1, max_batch=16)
     buy = {"marketId": "BTC-USDC", "side": "BUY", "type": "LIMIT", "quantity": "0.001"}

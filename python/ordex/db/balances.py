@@ -25,38 +25,6 @@ class BalanceRow:
 _COLUMNS = "account_id, asset, total, held, updated_at"
 
 
-async def lock_balance(conn: Connection, account_id: int, asset: str) -> BalanceRow:
-    """The balance row, created empty if missing, locked FOR UPDATE until the transaction ends.
-
-    Every order of an account that holds this asset takes this lock, so their holds are applied
-    one after another and can never overdraw the balance.
-    """
-    locking = f"SELECT {_COLUMNS} FROM balances WHERE account_id = $1 AND asset = $2 FOR UPDATE"
-    # The row almost always exists: one round trip then, the insert only for a first use.
-    record = await conn.fetchrow(locking, account_id, asset)
-    if record is None:
-        await conn.execute(
-            """
-            INSERT INTO balances (account_id, asset) VALUES ($1, $2)
-            ON CONFLICT (account_id, asset) DO NOTHING
-            """,
-            account_id, asset,
-        )  # fmt: skip
-        record = await conn.fetchrow(locking, account_id, asset)
-    assert record is not None
-    return BalanceRow(**dict(record))
-
-
-async def add_held(conn: Connection, account_id: int, asset: str, amount: Decimal) -> None:
-    await conn.execute(
-        """
-        UPDATE balances SET held = held + $3, updated_at = now()
-        WHERE account_id = $1 AND asset = $2
-        """,
-        account_id, asset, amount,
-    )  # fmt: skip
-
-
 async def credit_total(
     conn: Connection, account_id: int, asset: str, amount: Decimal
 ) -> BalanceRow:

@@ -48,25 +48,6 @@ class OrderRow:
 
 
 @dataclass(frozen=True, slots=True)
-class NewOrder:
-    account_id: int
-    market_id: str
-    side: str
-    type: str
-    time_in_force: str
-    price: Decimal | None
-    trigger_price: Decimal | None
-    quantity: Decimal
-    client_order_id: str | None
-    reduce_only: bool
-    post_only: bool
-    leverage: int | None
-    hold_asset: str
-    hold_amount: Decimal
-    venue: str = "EXCHANGE"
-
-
-@dataclass(frozen=True, slots=True)
 class LiveOrderTotals:
     """An account's live orders in one market: open quantities per side and the highest price."""
 
@@ -82,26 +63,6 @@ ORDER_COLUMNS = (
     "reduce_only, post_only, leverage, hold_asset, hold_amount, hold_released, created_at, "
     "updated_at"
 )
-
-
-async def insert_order(conn: Connection, order: NewOrder) -> OrderRow:
-    """Insert a PENDING order. A live duplicate client order id raises UniqueViolationError
-    (constraint `orders_live_client_order_id_key`)."""
-    record = await conn.fetchrow(
-        f"""
-        INSERT INTO orders (account_id, market_id, venue, side, type, time_in_force, price,
-                            trigger_price, quantity, client_order_id, reduce_only, post_only,
-                            leverage, hold_asset, hold_amount)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-        RETURNING {ORDER_COLUMNS}
-        """,
-        order.account_id, order.market_id, order.venue, order.side, order.type,
-        order.time_in_force, order.price, order.trigger_price, order.quantity,
-        order.client_order_id, order.reduce_only, order.post_only, order.leverage,
-        order.hold_asset, order.hold_amount,
-    )  # fmt: skip
-    assert record is not None
-    return OrderRow(**dict(record))
 
 
 async def get_order(
@@ -136,53 +97,6 @@ async def list_orders(
         account_id, market_id, status, limit,
     )  # fmt: skip
     return [OrderRow(**dict(r)) for r in records]
-
-
-async def live_client_order_id_exists(
-    conn: Connection, account_id: int, client_order_id: str
-) -> bool:
-    found: bool = await conn.fetchval(
-        """
-        SELECT EXISTS (
-            SELECT 1 FROM orders
-            WHERE account_id = $1 AND client_order_id = $2 AND status = ANY($3::text[])
-        )
-        """,
-        account_id, client_order_id, list(LIVE_STATUSES),
-    )  # fmt: skip
-    return found
-
-
-async def live_order_totals(conn: Connection, account_id: int) -> list[LiveOrderTotals]:
-    records = await conn.fetch(
-        """
-        SELECT market_id,
-               coalesce(sum(quantity - filled_quantity) FILTER (WHERE side = 'BUY'), 0)
-                   AS open_buy,
-               coalesce(sum(quantity - filled_quantity) FILTER (WHERE side = 'SELL'), 0)
-                   AS open_sell,
-               max(price) AS max_price
-        FROM orders
-        WHERE account_id = $1 AND status = ANY($2::text[])
-        GROUP BY market_id
-        """,
-        account_id, list(LIVE_STATUSES),
-    )  # fmt: skip
-    return [LiveOrderTotals(**dict(r)) for r in records]
-
-
-async def latest_leverage_by_market(conn: Connection, account_id: int) -> dict[str, int]:
-    """The leverage of the account's most recent order per market: its setting for that market."""
-    records = await conn.fetch(
-        """
-        SELECT DISTINCT ON (market_id) market_id, leverage
-        FROM orders
-        WHERE account_id = $1 AND leverage IS NOT NULL
-        ORDER BY market_id, id DESC
-        """,
-        account_id,
-    )
-    return {r["market_id"]: r["leverage"] for r in records}
 
 
 async def insert_outbox(
