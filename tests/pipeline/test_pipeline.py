@@ -9,6 +9,7 @@ from decimal import Decimal
 import orjson
 
 import ordex
+from ordex.db import outbox_publishing
 from ordex.streams import commands_stream, deadletter_stream, entry_events, events_stream
 from ordex.workers.matcher import Matcher
 from tests.pipeline.conftest import Pipeline
@@ -192,3 +193,18 @@ async def test_malformed_commands_go_to_the_dead_letter_stream(pipeline: Pipelin
     assert all(d[1][b"reason"] for d in dead)
     # The matcher went on: the valid command after them was applied.
     assert matcher.engine.resting_orders == 1
+
+
+async def test_outbox_rounds_do_not_wait_for_the_wal_flush(pipeline: Pipeline) -> None:
+    """A lost round is published again, which the matcher drops: only its transaction skips the
+    synchronous commit, the connection goes back to the pool as it was."""
+    async with pipeline.pool.acquire() as conn:
+        # The test server runs without synchronous commits altogether: this session asks for them.
+        await conn.execute("SET synchronous_commit = on")
+        try:
+            async with conn.transaction():
+                assert await outbox_publishing.try_lock(conn)
+                assert await conn.fetchval("SHOW synchronous_commit") == "off"
+            assert await conn.fetchval("SHOW synchronous_commit") == "on"
+        finally:
+            await conn.execute("RESET synchronous_commit")
