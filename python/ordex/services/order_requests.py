@@ -2,7 +2,7 @@
 
 The HTTP route and the `orders.intake` stream both hand a decoded mapping to
 `parse_order_request`; values may be JSON types or the strings a Redis stream carries. Checks
-that need the market (grid, minimum, leverage cap) happen in `services.orders.submit_order`.
+that need the market (grid, minimum, leverage cap) happen in `services.order_checks.check_order`.
 """
 
 from __future__ import annotations
