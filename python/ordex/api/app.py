@@ -6,6 +6,7 @@ never be left open; only the routers in PUBLIC (health, docs, the sign-in flows)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -87,6 +88,19 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request.url.path, 503, "Service temporarily unavailable")
 
 
+POOL_CLOSE_SECONDS = 10.0
+
+
+async def _close_pool(pool: asyncpg.Pool) -> None:
+    """Closes gracefully, but never hangs a shutdown: `Pool.close` waits for every connection to
+    come back, and one still held by a request cut off mid-way would keep it waiting for good."""
+    try:
+        await asyncio.wait_for(pool.close(), POOL_CLOSE_SECONDS)
+    except TimeoutError:
+        log.warning("database pool did not close in time; terminating its connections")
+        pool.terminate()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     # Not the cached settings: granian may fork workers after `ordex serve` has set the URLs.
     settings = (settings or Settings()).with_secrets()
@@ -125,11 +139,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.realtime.close()
             await app.state.order_batcher.close()
-            await app.state.order_pool.close()
+            await _close_pool(app.state.order_pool)
             if app.state.exchange_runtime is not None:
                 await app.state.exchange_runtime.stop()
             await app.state.redis.aclose()
-            await app.state.pool.close()
+            await _close_pool(app.state.pool)
 
     app = FastAPI(
         title="ordex",
