@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 
 from ordex.db.types import Connection
 
@@ -44,11 +45,9 @@ async def claim_unpublished(conn: Connection, limit: int) -> list[OutboxRow]:
         " RETURNING id, market_id, payload::text AS payload",
         limit,
     )
-    return sorted((OutboxRow(r["id"], r["market_id"], r["payload"]) for r in rows), key=_by_id)
-
-
-def _by_id(row: OutboxRow) -> int:
-    return row.id
+    return sorted(
+        (OutboxRow(r["id"], r["market_id"], r["payload"]) for r in rows), key=attrgetter("id")
+    )
 
 
 async def pending_count(conn: Connection) -> int:

@@ -173,27 +173,29 @@ async def submit_orders(
     if priced and (tops is None or any(m not in tops for m in priced)):
         tops = {**(tops or {}), **await read_top_of_book(redis, priced.values())}
     tops = tops or {}
-    priced_orders: list[tuple[int, CheckedOrder, int]] = []
+    indexes: list[int] = []
+    priced_orders: list[tuple[CheckedOrder, int]] = []
     for index, order in checked:
         try:
             price = engine_price(order, tops.get(order.market.id, TopOfBook()))
         except ExchangeError as error:
             outcomes[index] = error
             continue
-        priced_orders.append((index, order, price))
+        indexes.append(index)
+        priced_orders.append((order, price))
     if priced_orders:
         try:
             async with conn.transaction():
                 results = await _hold_and_queue(conn, registry, tops, priced_orders)
         except asyncpg.PostgresError as exc:
             if len(priced_orders) == 1:
-                results = [_database_refusal(exc, priced_orders[0][1])]
+                results = [_database_refusal(exc, priced_orders[0][0])]
             else:
-                results = []
-                for _, order, price in priced_orders:
-                    [result] = await _submit_alone(conn, registry, tops, order, price)
-                    results.append(result)
-        for (index, _, _), result in zip(priced_orders, results, strict=True):
+                results = [
+                    await _submit_alone(conn, registry, tops, order, price)
+                    for order, price in priced_orders
+                ]
+        for index, result in zip(indexes, results, strict=True):
             outcomes[index] = result
     assert all(o is not None for o in outcomes)
     return cast(list[Outcome], outcomes)
@@ -205,12 +207,13 @@ async def _submit_alone(
     tops: dict[str, TopOfBook],
     order: CheckedOrder,
     price: int,
-) -> list[Outcome]:
+) -> Outcome:
     try:
         async with conn.transaction():
-            return await _hold_and_queue(conn, registry, tops, [(0, order, price)])
+            [outcome] = await _hold_and_queue(conn, registry, tops, [(order, price)])
     except asyncpg.PostgresError as exc:
-        return [_database_refusal(exc, order)]
+        return _database_refusal(exc, order)
+    return outcome
 
 
 def _database_refusal(exc: asyncpg.PostgresError, order: CheckedOrder) -> Exception:
@@ -230,18 +233,18 @@ async def _hold_and_queue(
     conn: Connection,
     registry: MarketRegistry,
     tops: dict[str, TopOfBook],
-    orders: Sequence[tuple[int, CheckedOrder, int]],
+    orders: Sequence[tuple[CheckedOrder, int]],
 ) -> list[Outcome]:
     """The transaction's work: lock, decide order by order in memory, write what was accepted."""
-    keys = sorted({(o.account_id, o.hold_asset) for _, o, _ in orders})
+    keys = sorted({(o.account_id, o.hold_asset) for o, _ in orders})
     balances = await batches_repo.lock_balances(conn, keys)
     unlocked = [account for account, asset in keys if (account, asset) not in balances]
     known = await batches_repo.existing_accounts(conn, unlocked) if unlocked else set()
     cid_keys = sorted(
-        {(o.account_id, cid) for _, o, _ in orders if (cid := o.request.client_order_id)}
+        {(o.account_id, cid) for o, _ in orders if (cid := o.request.client_order_id)}
     )
     taken = await batches_repo.live_client_order_ids(conn, cid_keys) if cid_keys else set()
-    perp_accounts = sorted({o.account_id for _, o, _ in orders if o.market.is_perp})
+    perp_accounts = sorted({o.account_id for o, _ in orders if o.market.is_perp})
     exposures: dict[int, AccountExposure] = {}
     if perp_accounts:
         context = await batches_repo.perp_context(conn, perp_accounts)
@@ -254,7 +257,7 @@ async def _hold_and_queue(
 
     holds: defaultdict[BalanceKey, Decimal] = defaultdict(Decimal)
     decided: list[Outcome | tuple[CheckedOrder, int, Decimal]] = []
-    for _, order, price in orders:
+    for order, price in orders:
         key = (order.account_id, order.hold_asset)
         balance = balances.get(key)
         cid = order.request.client_order_id
