@@ -82,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(rows))
     load = os.getloadavg()
     print(f"\n{os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    for r in rows:
+        if cpu := r["details"].get("cpu_seconds"):
+            spent = ", ".join(f"{name} {seconds:.2f}" for name, seconds in cpu.items())
+            print(f"CPU seconds in the timed part of {r['benchmark']}: {spent}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, default=str))
     return 0

@@ -26,6 +26,9 @@ from redis.asyncio import Redis
 
 from benchmarks.exchange.servers import (
     WorkerProcesses,
+    backend_names,
+    cpu_between,
+    cpu_seconds,
     create_accounts,
     embedded_servers,
     percentile,
@@ -113,6 +116,7 @@ async def measure_at(rate: int, seconds: float, *, target: bool) -> list[dict[st
                 watcher, stop = FillWatcher(pool), asyncio.Event()
                 watching = asyncio.create_task(watcher.run(stop))
                 tasks: list[asyncio.Task[None]] = []
+                cpu_before = cpu_seconds(await backend_names(pool))
                 start = time.perf_counter()
                 for i in range(total):
                     due = start + i / rate
@@ -126,6 +130,7 @@ async def measure_at(rate: int, seconds: float, *, target: bool) -> list[dict[st
                 while len(watcher.seen) < total and time.perf_counter() < deadline:
                     workers.check()
                     await asyncio.sleep(0.05)
+                cpu = cpu_between(cpu_before, cpu_seconds(await backend_names(pool)))
                 stop.set()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watching
@@ -182,6 +187,7 @@ async def measure_at(rate: int, seconds: float, *, target: bool) -> list[dict[st
             f"< {TARGET_P99_MS:g} ms" if target else "(reported)",
             p99 < TARGET_P99_MS and len(latencies) == total if target else None,
             **details,
+            cpu_seconds=cpu,
         ),
     ]
 

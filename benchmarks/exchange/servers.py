@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -183,3 +183,57 @@ def row(
         "ratio": ratio,
         "details": details,
     }
+
+
+async def backend_names(pool: asyncpg.Pool) -> dict[int, str]:
+    """PostgreSQL backend pid -> the `application_name` of its client (`ordex worker intake`...)."""
+    rows = await pool.fetch(
+        "SELECT pid, application_name FROM pg_stat_activity WHERE application_name <> ''"
+    )
+    return {r["pid"]: r["application_name"] for r in rows}
+
+
+def cpu_seconds(backends: Mapping[int, str] | None = None) -> dict[str, float]:
+    """CPU time (user + system) of the processes a benchmark involves, read from /proc: each
+    `ordex worker ROLE` by role, PostgreSQL's and Redis's processes, and this one; PostgreSQL's
+    backends by their client's name where `backends` (from `backend_names`) knows it. Two
+    readings' difference tells where the timed part's CPU went (a process that exited in between
+    is lost)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        pid = int(entry.name)
+        name = _cpu_group(pid, [a.decode(errors="replace") for a in argv if a])
+        if name is None:
+            continue
+        if name == "postgres" and backends and pid in backends:
+            name = f"postgres for {backends[pid]}"
+        fields = stat.rsplit(")", 1)[1].split()
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return totals
+
+
+def _cpu_group(pid: int, argv: list[str]) -> str | None:
+    if pid == os.getpid():
+        return "benchmark"
+    if len(argv) >= 3 and argv[-2] == "worker" and Path(argv[-3]).name == "ordex":
+        return f"worker {argv[-1]}"
+    program = Path(argv[0]).name if argv else ""
+    if program.startswith("postgres"):
+        return "postgres"
+    if program.startswith("redis-server"):
+        return "redis"
+    return None
+
+
+def cpu_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Seconds of CPU per process group between two `cpu_seconds` readings, largest first."""
+    spent = {k: round(v - before.get(k, 0.0), 2) for k, v in after.items()}
+    return dict(sorted(spent.items(), key=lambda kv: -kv[1]))

@@ -8,8 +8,10 @@ import signal
 from typing import Annotated
 
 import typer
+import uvloop
 
 from ordex.config import Settings
+from ordex.process_tuning import settle_heap
 from ordex.workers.runtime import ROLES
 
 ROLE_HELP = f"Roles to run: {', '.join(ROLES)} (or all)"
@@ -31,7 +33,8 @@ def worker(
         raise typer.BadParameter(
             "DATABASE_URL and REDIS_URL must be set to run workers on their own"
         )
-    asyncio.run(_run(settings, chosen, markets))
+    # uvloop, as `ordex serve` runs the API: the workers' time is mostly socket round trips.
+    uvloop.run(_run(settings, chosen, markets))
 
 
 async def _run(settings: Settings, roles: set[str], markets: str | None) -> None:
@@ -43,7 +46,12 @@ async def _run(settings: Settings, roles: set[str], markets: str | None) -> None
 
     log = get_logger("ordex.worker")
     assert settings.database_url is not None and settings.redis_url is not None
-    pool = await create_pool(settings.database_url, min_size=1, max_size=4)
+    pool = await create_pool(
+        settings.database_url,
+        min_size=1,
+        max_size=4,
+        application_name="ordex worker " + ",".join(sorted(roles)),
+    )
     redis = Redis.from_url(settings.redis_url)
     try:
         async with pool.acquire() as conn:
@@ -66,6 +74,7 @@ async def _run(settings: Settings, roles: set[str], markets: str | None) -> None
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await runtime.start()
+        settle_heap()
         log.info("workers running", roles=sorted(roles), markets=chosen)
         await stop.wait()
         await runtime.stop()

@@ -52,6 +52,7 @@ async def test_a_batch_commits_together_and_a_refused_order_alone_is_rolled_back
     await _send(pipeline, request_id="g", action="amend", **common)
     assert await worker.step(block_ms=10) == 7
     assert await worker.caught_up()
+    await worker.aclose()
 
     replies = {r.pop("request_id"): r for r in await _replies(pipeline)}
     assert replies["a"]["status"] == replies["c"]["status"] == "accepted"
@@ -129,5 +130,31 @@ async def test_requests_delivered_before_a_crash_are_handled_on_restart(
     second = IntakeWorker(pipeline.pool, pipeline.redis)
     assert await second.step(pending=True) == 1
     assert await second.caught_up()
+    await first.aclose()
+    await second.aclose()
     assert [r["status"] for r in await _replies(pipeline)] == ["accepted"]
     assert await pipeline.pool.fetchval("SELECT count(*) FROM orders") == 1
+
+
+async def test_undecodable_and_vanished_requests_are_answered_and_acknowledged(
+    pipeline: Pipeline,
+) -> None:
+    seller = await pipeline.account({"BTC": "1"})
+    worker = IntakeWorker(pipeline.pool, pipeline.redis)
+    await worker.ensure_group()
+    order = _order("BTC-USDC", "SELL", "0.1", "100")
+    fields: dict[str, Any] = {"account": seller, "reply_to": REPLIES, **order}
+    await pipeline.redis.xadd(INTAKE_STREAM, {**fields, "request_id": "bad", "side": b"SE\xffLL"})
+    await _send(pipeline, request_id="gone", **fields)
+    # Delivered, then trimmed away before it was handled: the entry comes back without fields.
+    [[_, delivered]] = await pipeline.redis.xreadgroup(
+        "intake", "intake-1", {INTAKE_STREAM: ">"}, count=10
+    )
+    await pipeline.redis.xdel(INTAKE_STREAM, delivered[1][0])
+    assert await worker.step(pending=True) == 2
+    assert await worker.caught_up()
+    await worker.aclose()
+
+    [bad] = await _replies(pipeline)  # the vanished request names no reply stream any more
+    assert (bad["request_id"], bad["code"], bad["field"]) == ("bad", "INVALID_ORDER", "side")
+    assert await pipeline.pool.fetchval("SELECT count(*) FROM orders") == 0

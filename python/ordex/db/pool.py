@@ -12,13 +12,16 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     unlistens before its release). asyncpg still rolls back a transaction left open."""
 
 
-async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str, min_size: int = 1, max_size: int = 10, *, application_name: str = "ordex"
+) -> asyncpg.Pool:
+    """`application_name` names the process in `pg_stat_activity` (which worker a backend serves)."""
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         command_timeout=30,
-        server_settings={"application_name": "ordex", "timezone": "UTC"},
+        server_settings={"application_name": application_name, "timezone": "UTC"},
         reset=_keep_session,
     )
     return pool

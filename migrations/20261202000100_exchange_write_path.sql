@@ -1,0 +1,34 @@
+-- migrate:up
+-- The write path of every order: one outbox row and one order row at intake, the outbox row's
+-- publication, the order's status change and two fill rows at settlement.
+
+-- Outbox and fill rows are derived from an order row that the writing transaction has just
+-- inserted (intake) or holds locked (settlement: the fills' order, account and market are that
+-- order's own), so their foreign keys could never fail; each was a look-up and a row lock on the
+-- referenced row per inserted row, on the two tables written most.
+ALTER TABLE outbox DROP CONSTRAINT outbox_market_id_fkey;
+ALTER TABLE fills
+    DROP CONSTRAINT fills_market_id_fkey,
+    DROP CONSTRAINT fills_order_id_fkey,
+    DROP CONSTRAINT fills_account_id_fkey;
+
+-- No query looks outbox rows up by market; the index only cost an entry per row and another at
+-- publication (published_at is in a partial index's predicate, so that update is never HOT).
+DROP INDEX outbox_market_idx;
+
+-- The market's resting orders (the book read from the database) are all this index serves: as a
+-- partial index of live orders, an order's final status change adds no entry to it.
+DROP INDEX orders_market_idx;
+CREATE INDEX orders_market_live_idx ON orders (market_id)
+    WHERE status IN ('PENDING', 'OPEN', 'PARTIALLY_FILLED', 'UNTRIGGERED');
+
+-- migrate:down
+DROP INDEX orders_market_live_idx;
+CREATE INDEX orders_market_idx ON orders (market_id);
+CREATE INDEX outbox_market_idx ON outbox (market_id);
+ALTER TABLE fills
+    ADD CONSTRAINT fills_market_id_fkey FOREIGN KEY (market_id) REFERENCES markets (id),
+    ADD CONSTRAINT fills_order_id_fkey FOREIGN KEY (order_id) REFERENCES orders (id),
+    ADD CONSTRAINT fills_account_id_fkey FOREIGN KEY (account_id) REFERENCES trading_accounts (id);
+ALTER TABLE outbox
+    ADD CONSTRAINT outbox_market_id_fkey FOREIGN KEY (market_id) REFERENCES markets (id);
