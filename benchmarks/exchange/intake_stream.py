@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from urllib.parse import urlsplit
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import asyncpg
 import hiredis

@@ -17,18 +17,19 @@ second; the matcher writes one entry per batch where the relay writes one per me
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any, cast
 
 import asyncpg
+import uvloop
 from redis.asyncio import Redis
 
-from benchmarks.exchange.servers import embedded_servers, row
+from benchmarks.exchange.servers import cpu_between, cpu_seconds, embedded_servers, row
 from benchmarks.peers.base import AMEND, CANCEL, IOC, Command
 from benchmarks.peers.workload import WorkloadSpec, generate
 from ordex import MarketConfig
+from ordex.process_tuning import settle_heap
 from ordex.streams import commands_stream, entry_last_seq, events_stream
 from ordex.workers.matcher import Matcher
 from ordex.workers.runtime import load_markets
@@ -113,8 +114,11 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
             await matcher.recover()  # empty stream: creates the group, replays nothing
             await fill_stream(redis, commands_stream(MARKET), payloads)
             await fill_stream(redis, RELAY_IN, payloads)
+            settle_heap()  # as `ordex worker` does once it has started
             relay_seconds = await time_relay(redis)
+            cpu_before = cpu_seconds()
             matcher_seconds = await time_matcher(matcher, redis, count)
+            cpu = cpu_between(cpu_before, cpu_seconds())
             newest = cast(list[Entry], await redis.xrevrange(events_stream(MARKET), count=1))
             events = entry_last_seq(newest[0][1])
             event_entries = await redis.xlen(events_stream(MARKET))
@@ -136,6 +140,7 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
             events=events,
             event_entries=event_entries,
             seconds=matcher_seconds,
+            cpu_seconds=cpu,
         ),
         row(
             "matcher vs plain XREADGROUP/XADD relay",
@@ -151,4 +156,5 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    return asyncio.run(measure(quick))
+    # uvloop, as `ordex worker` runs the matcher (the relay shares the loop).
+    return uvloop.run(measure(quick))

@@ -70,7 +70,9 @@ class EmbeddedPostgres:
         # memory. With the default cost of a random page (4, for spinning disks) the planner
         # prefers scanning a growing table to its index until autovacuum's first ANALYZE, a
         # minute after the start: under a burst of orders that is a scan per settled batch.
-        server.psql(f"ALTER SYSTEM SET random_page_cost = {RANDOM_PAGE_COST};\nSELECT pg_reload_conf();\n")
+        server.psql(
+            f"ALTER SYSTEM SET random_page_cost = {RANDOM_PAGE_COST};\nSELECT pg_reload_conf();\n"
+        )
         log.info(
             "embedded postgres ready",
             data_dir=str(self.data_dir),

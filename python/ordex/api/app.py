@@ -48,6 +48,7 @@ from ordex.api.routes import (
 from ordex.config import Settings
 from ordex.db.pool import create_pool
 from ordex.logging import configure_logging, get_logger
+from ordex.process_tuning import settle_heap
 from ordex.security import configure_password_hashing
 from ordex.services.credential_cache import CredentialCache
 from ordex.services.order_batcher import DEFAULT_CONCURRENCY as ORDER_BATCH_CONCURRENCY
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from ordex.workers.runtime import start_embedded
 
             app.state.exchange_runtime = await start_embedded(app.state.pool, app.state.redis)
+        settle_heap()
         try:
             yield
         finally:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -245,9 +246,7 @@ class IntakeWorker:
             else:
                 # A request the database refused must not block the stream: it alone is answered,
                 # the producer may send it again.
-                log.warning(
-                    "intake request failed", entry=request.entry_id, error=str(outcome)
-                )
+                log.warning("intake request failed", entry=request.entry_id, error=str(outcome))
                 replies[index] = error_reply(request, internal_error())
 
     async def _cancel(self, conn: Connection, request: IntakeRequest, account_id: int) -> Reply:

@@ -8,6 +8,7 @@ use crate::errors::BindingError;
 use crate::events::{side_of, PyEvents, PyOrderInfo};
 use ordex_engine::{Command, Engine, Event};
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyList};
 
 type Level = (i64, i128, u32);
@@ -123,10 +124,12 @@ impl PyEngine {
 
     /// JSON command payloads in, JSON event payloads out (the `engine.commands`/`engine.events`
     /// stream schema). Malformed payloads become `rejected` events; this never raises for them.
-    fn process_json<'py>(&mut self, py: Python<'py>, payloads: Vec<Vec<u8>>) -> PyResult<Bound<'py, PyList>> {
+    /// The payloads are borrowed, not copied: `PyBackedBytes` keeps each `bytes` object alive
+    /// and can cross into the GIL-free section.
+    fn process_json<'py>(&mut self, py: Python<'py>, payloads: Vec<PyBackedBytes>) -> PyResult<Bound<'py, PyList>> {
         let engine = &mut self.inner;
         let encoded = py.detach(move || {
-            let views: Vec<&[u8]> = payloads.iter().map(|p| p.as_slice()).collect();
+            let views: Vec<&[u8]> = payloads.iter().map(|p| &**p).collect();
             engine.process_json(&views)
         });
         PyList::new(py, encoded.iter().map(|b| PyBytes::new(py, b)))
