@@ -107,9 +107,9 @@ async def measure_at(rate: int, seconds: float, *, target: bool) -> list[dict[st
                     price=Decimal("100"),
                 )
                 submitted = await batcher.submit(registry, accounts[pair % len(accounts)], request)
-                accepted[submitted.order.id] = time.perf_counter()
+                accepted[submitted.inserted.id] = time.perf_counter()
                 if side:
-                    takers.add(submitted.order.id)
+                    takers.add(submitted.inserted.id)
 
             with WorkerProcesses(servers, WORKER_ROLES) as workers:
                 await wait_until_ready(redis, workers, (MARKET,), intake=False)

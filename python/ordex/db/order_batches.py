@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+import orjson
+
 from ordex.db.orders import (
     LIVE_STATUSES,
     OUTBOX_CHANNEL,
@@ -162,6 +164,32 @@ async def allocate_ids(conn: Connection, count: int) -> list[tuple[int, int]]:
     return [(r["order_id"], r["outbox_id"]) for r in rows]
 
 
+def _decimal_text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _rows_json(orders: Sequence[OrderInsert], outbox: Sequence[OutboxInsert]) -> bytes:
+    """The batch's orders and commands as one JSON document: `[orders, commands]`, each row an
+    array in the column order of `write_orders`. Amounts are decimal strings (exact, never JSON
+    numbers); a command's payload is embedded as the JSON it already is. Encoded by orjson in
+    one call, where binding a dozen arrays made asyncpg check and encode every element in
+    Python (a quarter of the intake's time)."""
+    return orjson.dumps(
+        [
+            [
+                [
+                    o.id, o.account_id, o.market_id, o.venue, o.side, o.type, o.time_in_force,
+                    _decimal_text(o.price), _decimal_text(o.trigger_price), str(o.quantity),
+                    o.client_order_id, o.reduce_only, o.post_only, o.leverage, o.hold_asset,
+                    str(o.hold_amount),
+                ]
+                for o in orders
+            ],
+            [[c.id, c.market_id, c.kind, orjson.Fragment(c.payload)] for c in outbox],
+        ]
+    )  # fmt: skip
+
+
 async def write_orders(
     conn: Connection,
     holds: dict[BalanceKey, Decimal],
@@ -172,38 +200,33 @@ async def write_orders(
     the outbox publisher (`pg_notify` once per market, delivered at commit). Returns the orders'
     `created_at` (the transaction's timestamp, `now()`): every other column is what was sent."""
     hold_keys = sorted(holds)
-    o = orders
     created_at: datetime = await conn.fetchval(
         """
-        WITH held AS (
+        WITH doc AS (SELECT $1::text::jsonb AS d), held AS (
             INSERT INTO balances AS b (account_id, asset, held)
-            SELECT * FROM unnest($1::bigint[], $2::text[], $3::numeric[])
+            SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[]::numeric[])
             ON CONFLICT (account_id, asset)
             DO UPDATE SET held = b.held + EXCLUDED.held, updated_at = now()
         ), queued AS (
             INSERT INTO outbox (id, market_id, kind, payload) OVERRIDING SYSTEM VALUE
-            SELECT * FROM unnest($20::bigint[], $21::text[], $22::text[], $23::jsonb[])
+            SELECT (c->>0)::bigint, c->>1, c->>2, c->3
+            FROM doc, jsonb_array_elements(d->1) AS c
         ), placed AS (
             INSERT INTO orders (id, account_id, market_id, venue, side, type, time_in_force,
                                 price, trigger_price, quantity, client_order_id, reduce_only,
                                 post_only, leverage, hold_asset, hold_amount)
             OVERRIDING SYSTEM VALUE
-            SELECT * FROM unnest($4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[],
-                                 $9::text[], $10::text[], $11::numeric[], $12::numeric[],
-                                 $13::numeric[], $14::text[], $15::boolean[], $16::boolean[],
-                                 $17::integer[], $18::text[], $19::numeric[])
+            SELECT (o->>0)::bigint, (o->>1)::bigint, o->>2, o->>3, o->>4, o->>5, o->>6,
+                   (o->>7)::numeric, (o->>8)::numeric, (o->>9)::numeric, o->>10,
+                   (o->>11)::boolean, (o->>12)::boolean, (o->>13)::integer, o->>14,
+                   (o->>15)::numeric
+            FROM doc, jsonb_array_elements(d->0) AS o
         )
-        SELECT now() FROM (SELECT count(pg_notify($24, m)) FROM unnest($25::text[]) AS m) AS n
+        SELECT now() FROM (SELECT count(pg_notify($5, m)) FROM unnest($6::text[]) AS m) AS n
         """,
-        [k[0] for k in hold_keys], [k[1] for k in hold_keys], [holds[k] for k in hold_keys],
-        [x.id for x in o], [x.account_id for x in o], [x.market_id for x in o],
-        [x.venue for x in o], [x.side for x in o], [x.type for x in o],
-        [x.time_in_force for x in o], [x.price for x in o], [x.trigger_price for x in o],
-        [x.quantity for x in o], [x.client_order_id for x in o], [x.reduce_only for x in o],
-        [x.post_only for x in o], [x.leverage for x in o], [x.hold_asset for x in o],
-        [x.hold_amount for x in o],
-        [x.id for x in outbox], [x.market_id for x in outbox], [x.kind for x in outbox],
-        [x.payload for x in outbox], OUTBOX_CHANNEL, sorted({x.market_id for x in outbox}),
+        _rows_json(orders, outbox).decode(),
+        [k[0] for k in hold_keys], [k[1] for k in hold_keys], [str(holds[k]) for k in hold_keys],
+        OUTBOX_CHANNEL, sorted({x.market_id for x in outbox}),
     )  # fmt: skip
     return created_at
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import cast
 
@@ -70,18 +71,24 @@ MAX_ORDER_ID = 2**63 - 1
 
 @dataclass(frozen=True, slots=True)
 class SubmittedOrder:
-    order: OrderRow
+    inserted: OrderInsert
+    created_at: datetime
     outbox_id: int
     command: str
     """The engine `place` command as queued in the outbox (JSON, with its `cmd_id`)."""
 
     @property
+    def order(self) -> OrderRow:
+        """The order's row as inserted (built on demand: most callers need only its id)."""
+        return batches_repo.pending_order(self.inserted, self.created_at)
+
+    @property
     def order_id(self) -> str:
-        return str(self.order.id)
+        return str(self.inserted.id)
 
     @property
     def status(self) -> str:
-        return self.order.status
+        return "PENDING"
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +337,8 @@ async def _hold_and_queue(
             insert, command_row = next(written)
             results.append(
                 SubmittedOrder(
-                    batches_repo.pending_order(insert, created_at),
+                    insert,
+                    created_at,
                     command_row.id,
                     command_row.payload,
                 )
