@@ -4,6 +4,7 @@ producer's reply stream, and the orders go through the whole pipeline to fills."
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -158,3 +159,35 @@ async def test_undecodable_and_vanished_requests_are_answered_and_acknowledged(
     [bad] = await _replies(pipeline)  # the vanished request names no reply stream any more
     assert (bad["request_id"], bad["code"], bad["field"]) == ("bad", "INVALID_ORDER", "side")
     assert await pipeline.pool.fetchval("SELECT count(*) FROM orders") == 0
+
+
+async def test_a_running_worker_reads_ahead_and_answers_every_batch_in_order(
+    pipeline: Pipeline,
+) -> None:
+    buyer = await pipeline.account({"USDC": "1000"})
+    # Batches of 3: the next batch is read while the one before is in its transaction.
+    worker = IntakeWorker(pipeline.pool, pipeline.redis, batch_size=3)
+    await worker.ensure_group()
+    for n in range(10):
+        await _send(
+            pipeline, request_id=str(n), account=buyer, reply_to=REPLIES,
+            **_order("BTC-USDC", "BUY", "1", "95", clientOrderId=f"c{n % 8}"),
+        )  # fmt: skip
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    for _ in range(200):
+        if await worker.caught_up():
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await running
+
+    replies = await _replies(pipeline)
+    assert [r["request_id"] for r in replies] == [str(n) for n in range(10)]
+    # 95.0475 USDC held per order: ten fit, but the client order ids c0 and c1 come back
+    # while their first orders are still live.
+    assert [r.get("code", r["status"]) for r in replies] == ["accepted"] * 8 + [
+        "DUPLICATE_CLIENT_ORDER_ID"
+    ] * 2
+    held = await pipeline.balance(buyer, "USDC")
+    assert held == (D("1000"), 8 * D("95.0475"))

@@ -120,6 +120,32 @@ def error_reply(request: IntakeRequest, error: ExchangeError) -> Reply:
     return request.reply(**answer)
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """A request as read and checked without the database: an order to submit, a cancel of
+    `account_id`'s order, or a refusal to answer."""
+
+    request: IntakeRequest
+    account_id: int = 0
+    submission: orders_service.OrderSubmission | None = None
+    refusal: ExchangeError | None = None
+
+
+def prepare(request: IntakeRequest) -> PreparedRequest:
+    try:
+        account_id = _account(request.fields)
+        action = request.fields.get("action", "order")
+        if action == "order":
+            order = {k: v for k, v in request.fields.items() if k not in ENVELOPE_FIELDS}
+            submission = orders_service.OrderSubmission(account_id, parse_order_request(order))
+            return PreparedRequest(request, account_id, submission)
+        if action != "cancel":
+            raise invalid_request("action must be order or cancel", field="action")
+        return PreparedRequest(request, account_id)
+    except ExchangeError as error:
+        return PreparedRequest(request, refusal=error)
+
+
 class IntakeWorker:
     """Consumes `orders.intake` in the `intake` group as one named consumer, under a lease.
 
@@ -163,16 +189,17 @@ class IntakeWorker:
             self._registry_loaded_at = now
         return self._registry
 
-    async def handle_batch(self, requests: list[IntakeRequest]) -> int:
+    async def handle_batch(self, prepared: list[PreparedRequest]) -> int:
         """Submits a batch in one transaction, replies and acknowledges; returns the entries."""
-        if not requests:
+        if not prepared:
             return 0
         async with self._pool.acquire() as conn:
             registry = await self._markets(conn)
             # One read of the published top of book for the whole batch (as fresh as HTTP's).
             tops = await orders_service.read_top_of_book(self._redis, registry.markets)
             async with conn.transaction():
-                replies = await self._handle_all(conn, registry, tops, requests)
+                replies = await self._handle_all(conn, registry, tops, prepared)
+        requests = [p.request for p in prepared]
         by_stream: dict[str, list[list[str]]] = {}
         for request, answer in zip(requests, replies, strict=True):
             if request.reply_to is not None:
@@ -194,30 +221,25 @@ class IntakeWorker:
         conn: Connection,
         registry: MarketRegistry,
         tops: dict[str, orders_service.TopOfBook],
-        requests: list[IntakeRequest],
+        prepared: list[PreparedRequest],
     ) -> list[Reply]:
         """Answers in request order. Orders between two cancels go in as one set-based batch;
         a cancel runs alone, after the orders before it and before those after it."""
-        replies: list[Reply | None] = [None] * len(requests)
+        requests = [p.request for p in prepared]
+        replies: list[Reply | None] = [None] * len(prepared)
         run: list[tuple[int, orders_service.OrderSubmission]] = []
-        for index, request in enumerate(requests):
-            try:
-                account_id = _account(request.fields)
-                action = request.fields.get("action", "order")
-                if action == "order":
-                    order = {k: v for k, v in request.fields.items() if k not in ENVELOPE_FIELDS}
-                    submission = orders_service.OrderSubmission(
-                        account_id, parse_order_request(order)
-                    )
-                    run.append((index, submission))
-                    continue
+        for index, item in enumerate(prepared):
+            if item.refusal is not None:
+                replies[index] = error_reply(item.request, item.refusal)
+            elif item.submission is not None:
+                run.append((index, item.submission))
+            else:
                 await self._submit_run(conn, registry, tops, requests, run, replies)
                 run = []
-                if action != "cancel":
-                    raise invalid_request("action must be order or cancel", field="action")
-                replies[index] = await self._cancel(conn, request, account_id)
-            except ExchangeError as error:
-                replies[index] = error_reply(request, error)
+                try:
+                    replies[index] = await self._cancel(conn, item.request, item.account_id)
+                except ExchangeError as error:
+                    replies[index] = error_reply(item.request, error)
         await self._submit_run(conn, registry, tops, requests, run, replies)
         return cast(list[Reply], replies)
 
@@ -268,7 +290,10 @@ class IntakeWorker:
     async def step(self, block_ms: int = 100, pending: bool = False) -> int:
         """Reads and handles one batch; `pending` re-reads entries delivered but never
         acknowledged (after a crash). Returns the entries handled."""
-        reply = await self._reader.xreadgroup(
+        return await self.handle_batch(await self._read(block_ms, pending))
+
+    async def _read(self, block_ms: int, pending: bool = False) -> list[PreparedRequest]:
+        reply: Any = await self._reader.xreadgroup(
             INTAKE_GROUP,
             self._consumer,
             {INTAKE_STREAM: "0" if pending else ">"},
@@ -276,10 +301,10 @@ class IntakeWorker:
             block=None if pending else block_ms,
         )
         if not reply:
-            return 0
+            return []
         # RESP2: [[stream, entries]]; RESP3: {stream: entries}.
         entries = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
-        return await self.handle_batch([_request(entry) for entry in entries])
+        return [prepare(_request(entry)) for entry in entries]
 
     async def caught_up(self) -> bool:
         """Whether every request in the stream has been read and acknowledged by the group."""
@@ -311,15 +336,37 @@ class IntakeWorker:
         await self.ensure_group()
         while await self.step(pending=True):
             pass
-        while not stop.is_set():
-            if not await lease.keep():
-                log.error("intake worker lost its lease; stopping")
-                return
-            try:
-                await self.step()
-            except (OSError, asyncpg.PostgresError, ConnectionError) as exc:
-                log.warning("intake batch failed; retrying", error=str(exc))
-                await asyncio.sleep(0.5)
-                with contextlib.suppress(OSError, asyncpg.PostgresError, ConnectionError):
-                    while await self.step(pending=True):
-                        pass
+        # The next batch is read and its requests parsed while this one's transaction runs.
+        ahead: asyncio.Future[list[PreparedRequest]] | None = None
+        try:
+            while not stop.is_set():
+                if not await lease.keep():
+                    log.error("intake worker lost its lease; stopping")
+                    return
+                try:
+                    batch = await ahead if ahead is not None else await self._read(100)
+                    ahead = None
+                    if batch:
+                        ahead = asyncio.ensure_future(self._read(100))
+                        await self.handle_batch(batch)
+                except (OSError, asyncpg.PostgresError, ConnectionError) as exc:
+                    log.warning("intake batch failed; retrying", error=str(exc))
+                    # What the read ahead took is delivered but unacknowledged: the re-read
+                    # of the pending entries below handles it, after the batch that failed.
+                    await _discard(ahead)
+                    ahead = None
+                    await asyncio.sleep(0.5)
+                    with contextlib.suppress(OSError, asyncpg.PostgresError, ConnectionError):
+                        while await self.step(pending=True):
+                            pass
+        finally:
+            await _discard(ahead)  # left pending: handled at the next start
+
+
+async def _discard(future: asyncio.Future[Any] | None) -> None:
+    if future is None:
+        return
+    future.cancel()
+    await asyncio.wait({future})
+    if not future.cancelled():
+        future.exception()  # retrieved: a failed read ahead only leaves its entries pending
