@@ -43,6 +43,7 @@ __all__ = [
     "maintenance_margin",
     "notional",
     "open_orders_margin",
+    "peek_commands",
     "risk_check",
     "spot_hold",
     "unrealized_pnl",
@@ -424,6 +425,12 @@ class Exposure:
     def open_sell(self) -> int: ...
     @property
     def leverage(self) -> int: ...
+
+def peek_commands(payloads: list[bytes]) -> list[tuple[int | None, str | None]]:
+    """What a stream worker checks of each command payload before an engine sees it:
+    `(cmd_id, None)` for a JSON object with a string `type` (`cmd_id` its integer `cmd_id`, else
+    None), or `(None, reason)` for one that is no command (not JSON, no string `type`, a field
+    given twice). Runs with the GIL released."""
 
 def notional(config: MarketConfig, price: int, qty: int) -> int: ...
 def fee(notional: int, rate: str) -> int:

@@ -15,10 +15,16 @@ from __future__ import annotations
 import gc
 
 YOUNG_THRESHOLD = 50_000  # allocations between young collections (CPython's default is 700)
+_settled = False
 
 
 def settle_heap() -> None:
-    """Call once the process has imported and set up what it keeps for its lifetime."""
+    """Call once the process has imported and set up what it keeps for its lifetime. Only the
+    first call does anything: a process that starts several apps (tests) freezes once."""
+    global _settled
+    if _settled:
+        return
+    _settled = True
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()

@@ -474,3 +474,26 @@ def test_any_payload_gives_events_never_an_exception(stream: list[bytes]) -> Non
     )
     assert ok["type"] in ("accepted", "rejected")
     assert ordex.Engine.restore(one_by_one.snapshot()).state_hash() == one_by_one.state_hash()
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (b'{"type":"place","order_id":1,"cmd_id":42}', (42, None)),
+        (b'{"type":"cancel","cmd_id":true}', (None, None)),
+        (b'{"type":"advance_time","now":1}', (None, None)),
+        (b'{"type":"cancel","cmd_id":18446744073709551615}', (2**64 - 1, None)),
+        (b'{"no_type": 1}', (None, "not a command object with a type")),
+        (b"[1, 2]", (None, "not a command object with a type")),
+    ],
+)
+def test_peek_commands_reads_the_envelope(
+    payload: bytes, expected: tuple[int | None, str | None]
+) -> None:
+    assert ordex.peek_commands([payload]) == [expected]
+
+
+def test_peek_commands_names_what_is_no_json() -> None:
+    [(cmd_id, reason)] = ordex.peek_commands([b"{not json"])
+    assert cmd_id is None and reason is not None and reason.startswith("not JSON: ")
+    assert ordex.peek_commands([]) == []

@@ -106,29 +106,25 @@ def _as_is(response: Any, **_options: Any) -> Any:
 
 def decode_commands(entries: list[Any] | None) -> list[Decoded]:
     """What the matcher checks before the engine sees a command: a JSON object with a `type`,
-    and its `cmd_id`. `entries` are as hiredis parsed them (`[id, [field, value, ...]]`). Touches
-    no state, so a batch read ahead is decoded as soon as its reply is in."""
-    decoded: list[Decoded] = []
-    loads = orjson.loads
-    for entry_id, fields in entries or ():
+    and its `cmd_id` (`ordex.peek_commands`, in Rust). `entries` are as hiredis parsed them
+    (`[id, [field, value, ...]]`). Touches no state, so a batch read ahead is decoded as soon as
+    its reply is in."""
+    if not entries:
+        return []
+    raws: list[bytes] = []
+    for _, fields in entries:
         # Commands carry one field; anything else is looked up (and dead-lettered if absent).
         if fields and fields[0] == PAYLOAD_FIELD:
-            raw = fields[1]
+            raws.append(fields[1])
         else:
             pairs = dict(zip(fields[::2], fields[1::2], strict=True)) if fields else {}
-            raw = pairs.get(PAYLOAD_FIELD, b"")
-        try:
-            command = loads(raw)
-        except orjson.JSONDecodeError as exc:
-            decoded.append((entry_id, raw, None, f"not JSON: {exc}"))
-            continue
-        if type(command) is not dict or type(command.get("type")) is not str:
-            decoded.append((entry_id, raw, None, "not a command object with a type"))
-            continue
-        cmd_id = command.get("cmd_id")
-        # `type() is int` rather than isinstance: a bool is no command id.
-        decoded.append((entry_id, raw, cmd_id if type(cmd_id) is int else None, None))
-    return decoded
+            raws.append(pairs.get(PAYLOAD_FIELD, b""))
+    return [
+        (entry[0], raw, cmd_id, reason)
+        for entry, raw, (cmd_id, reason) in zip(
+            entries, raws, ordex.peek_commands(raws), strict=True
+        )
+    ]
 
 
 def read_reply_entries(reply: Any) -> list[Any]:

@@ -16,7 +16,11 @@ use std::io::Write;
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum WireCommand<'a> {
+    // Every variant takes the envelope's `cmd_id` itself: reading the envelope on its own as well
+    // would parse every command twice.
     Place {
+        #[serde(default)]
+        cmd_id: Option<u64>,
         order_id: OrderId,
         account: AccountId,
         side: Side,
@@ -44,13 +48,19 @@ enum WireCommand<'a> {
         client_order_id: Option<&'a str>,
     },
     Cancel {
+        #[serde(default)]
+        cmd_id: Option<u64>,
         order_id: OrderId,
         account: AccountId,
     },
     CancelAll {
+        #[serde(default)]
+        cmd_id: Option<u64>,
         account: AccountId,
     },
     Amend {
+        #[serde(default)]
+        cmd_id: Option<u64>,
         order_id: OrderId,
         account: AccountId,
         #[serde(default, borrow)]
@@ -59,9 +69,13 @@ enum WireCommand<'a> {
         qty: Option<&'a str>,
     },
     AdvanceTime {
+        #[serde(default)]
+        cmd_id: Option<u64>,
         now: u64,
     },
     SetMarkPrice {
+        #[serde(default)]
+        cmd_id: Option<u64>,
         #[serde(borrow)]
         price: &'a str,
     },
@@ -77,8 +91,8 @@ fn default_stp() -> StpMode {
     StpMode::None
 }
 
-/// The envelope fields every command may carry, read on their own when the command is malformed
-/// so the rejection still names the order and account.
+/// The envelope fields every command may carry, read on their own only when the command is
+/// malformed, so the rejection still names the order and account.
 #[derive(Deserialize, Default)]
 struct Envelope {
     #[serde(default)]
@@ -125,23 +139,77 @@ fn opt<T>(
     v.map(f).transpose()
 }
 
+/// Why a stream entry is no command at all: it goes to the dead letters, never to the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NotACommand {
+    /// Not a JSON document (the parser's message).
+    NotJson(String),
+    /// JSON, but not an object with a string `type` (or a field given twice).
+    NoType,
+}
+
+impl std::fmt::Display for NotACommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotACommand::NotJson(e) => write!(f, "not JSON: {e}"),
+            NotACommand::NoType => f.write_str("not a command object with a type"),
+        }
+    }
+}
+
+/// The command envelope as a stream worker checks it before the engine sees the command: the
+/// `type` and `cmd_id` as they were written, every other field only validated and skipped.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(rename = "type", default, borrow)]
+    kind: Option<&'a serde_json::value::RawValue>,
+    #[serde(default, borrow)]
+    cmd_id: Option<&'a serde_json::value::RawValue>,
+}
+
+/// A JSON object with a string `type`, and its `cmd_id` when that is an integer (a float, a
+/// string or a boolean is no command id). One pass over the bytes, no value is built.
+pub fn peek_command(payload: &[u8]) -> Result<Option<i128>, NotACommand> {
+    // Only an object has named fields; serde would also read an array by position.
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
+            Ok(_) => Err(NotACommand::NoType),
+            Err(e) => Err(NotACommand::NotJson(e.to_string())),
+        };
+    }
+    let peek: Peek<'_> = serde_json::from_slice(payload).map_err(|e| {
+        if e.is_data() {
+            NotACommand::NoType
+        } else {
+            NotACommand::NotJson(e.to_string())
+        }
+    })?;
+    match peek.kind {
+        Some(kind) if kind.get().starts_with('"') => Ok(peek.cmd_id.and_then(|id| id.get().parse().ok())),
+        _ => Err(NotACommand::NoType),
+    }
+}
+
 /// Decodes one command payload. On failure the error says how to reject it.
 pub fn decode_command(cfg: &MarketConfig, payload: &[u8]) -> Result<(Option<u64>, Command), DecodeError> {
     // Only an object has named envelope fields; serde would also read an array by position.
     let is_object = payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    let envelope: Envelope =
-        if is_object { serde_json::from_slice(payload).unwrap_or_default() } else { Envelope::default() };
-    let fail = |reason, detail: String| DecodeError {
-        cmd_id: envelope.cmd_id,
-        order_id: envelope.order_id.unwrap_or(0),
-        account: envelope.account.unwrap_or(0),
-        reason,
-        detail,
+    let fail = |reason, detail: String| {
+        let envelope: Envelope =
+            if is_object { serde_json::from_slice(payload).unwrap_or_default() } else { Envelope::default() };
+        DecodeError {
+            cmd_id: envelope.cmd_id,
+            order_id: envelope.order_id.unwrap_or(0),
+            account: envelope.account.unwrap_or(0),
+            reason,
+            detail,
+        }
     };
     let wire: WireCommand<'_> =
         serde_json::from_slice(payload).map_err(|e| fail(RejectReason::MalformedCommand, e.to_string()))?;
     let cmd = match wire {
         WireCommand::Place {
+            cmd_id,
             order_id,
             account,
             side,
@@ -183,22 +251,25 @@ pub fn decode_command(cfg: &MarketConfig, payload: &[u8]) -> Result<(Option<u64>
                     client_order_id,
                 })
             })();
-            Command::Place(parsed.map_err(|(r, d)| fail(r, d))?)
+            (cmd_id, Command::Place(parsed.map_err(|(r, d)| fail(r, d))?))
         }
-        WireCommand::Cancel { order_id, account } => Command::Cancel { order_id, account },
-        WireCommand::CancelAll { account } => Command::CancelAll { account },
-        WireCommand::Amend { order_id, account, price, qty } => Command::Amend {
-            order_id,
-            account,
-            price: opt(price, |s| price_of(cfg, s)).map_err(|(r, d)| fail(r, d))?,
-            qty: opt(qty, |s| qty_of(cfg, s)).map_err(|(r, d)| fail(r, d))?,
-        },
-        WireCommand::AdvanceTime { now } => Command::AdvanceTime { now },
-        WireCommand::SetMarkPrice { price } => {
-            Command::SetMarkPrice { price: price_of(cfg, price).map_err(|(r, d)| fail(r, d))? }
+        WireCommand::Cancel { cmd_id, order_id, account } => (cmd_id, Command::Cancel { order_id, account }),
+        WireCommand::CancelAll { cmd_id, account } => (cmd_id, Command::CancelAll { account }),
+        WireCommand::Amend { cmd_id, order_id, account, price, qty } => (
+            cmd_id,
+            Command::Amend {
+                order_id,
+                account,
+                price: opt(price, |s| price_of(cfg, s)).map_err(|(r, d)| fail(r, d))?,
+                qty: opt(qty, |s| qty_of(cfg, s)).map_err(|(r, d)| fail(r, d))?,
+            },
+        ),
+        WireCommand::AdvanceTime { cmd_id, now } => (cmd_id, Command::AdvanceTime { now }),
+        WireCommand::SetMarkPrice { cmd_id, price } => {
+            (cmd_id, Command::SetMarkPrice { price: price_of(cfg, price).map_err(|(r, d)| fail(r, d))? })
         }
     };
-    Ok((envelope.cmd_id, cmd))
+    Ok(cmd)
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
@@ -326,6 +397,37 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::place(r#"{"type":"place","order_id":1,"cmd_id":42}"#, Ok(Some(42)))]
+    #[case::spaces(r#"  { "cmd_id" : -7 , "type" : "cancel" } "#, Ok(Some(-7)))]
+    #[case::no_cmd_id(r#"{"type":"advance_time","now":5}"#, Ok(None))]
+    #[case::null_cmd_id(r#"{"type":"cancel","cmd_id":null}"#, Ok(None))]
+    #[case::float_cmd_id(r#"{"type":"cancel","cmd_id":4.0}"#, Ok(None))]
+    #[case::bool_cmd_id(r#"{"type":"cancel","cmd_id":true}"#, Ok(None))]
+    #[case::string_cmd_id(r#"{"type":"cancel","cmd_id":"4"}"#, Ok(None))]
+    #[case::nested(r#"{"type":"x","a":{"cmd_id":1,"type":2},"cmd_id":3}"#, Ok(Some(3)))]
+    #[case::no_type(r#"{"no_type": 1}"#, Err(NotACommand::NoType))]
+    #[case::null_type(r#"{"type": null}"#, Err(NotACommand::NoType))]
+    #[case::number_type(r#"{"type": 1}"#, Err(NotACommand::NoType))]
+    #[case::twice(r#"{"type":"a","type":"b"}"#, Err(NotACommand::NoType))]
+    #[case::array("[1, 2]", Err(NotACommand::NoType))]
+    #[case::string(r#""place""#, Err(NotACommand::NoType))]
+    fn peeks_commands(#[case] payload: &str, #[case] expected: Result<Option<i128>, NotACommand>) {
+        assert_eq!(peek_command(payload.as_bytes()), expected);
+    }
+
+    #[rstest]
+    #[case::broken("{not json")]
+    #[case::empty("")]
+    #[case::trailing(r#"{"type":"a"} x"#)]
+    #[case::bad_array("[1,")]
+    fn tells_what_is_no_json(#[case] payload: &str) {
+        let err = peek_command(payload.as_bytes()).unwrap_err();
+        assert!(matches!(err, NotACommand::NotJson(_)), "{err:?}");
+        assert!(err.to_string().starts_with("not JSON: "));
+    }
 
     fn engine() -> Engine {
         let cfg = MarketConfig::builder("BTC-PERP", MarketKind::Perp, "BTC", "USDC")

@@ -220,3 +220,18 @@ impl PyEngine {
         )
     }
 }
+
+/// For each payload of a stream entry, `(cmd_id, None)` for a command (`cmd_id` an int or
+/// `None`), or `(None, reason)` for one that must go to the dead letters. With the GIL released.
+#[pyfunction]
+pub fn peek_commands(py: Python<'_>, payloads: Vec<PyBackedBytes>) -> Vec<(Option<i128>, Option<String>)> {
+    py.detach(move || {
+        payloads
+            .iter()
+            .map(|p| match ordex_engine::codec::peek_command(p) {
+                Ok(cmd_id) => (cmd_id, None),
+                Err(reason) => (None, Some(reason.to_string())),
+            })
+            .collect()
+    })
+}

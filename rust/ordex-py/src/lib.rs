@@ -28,6 +28,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<events::PyEvent>()?;
     m.add_class::<events::PyEvents>()?;
     m.add_class::<events::PyOrderInfo>()?;
+    m.add_function(wrap_pyfunction!(engine::peek_commands, m)?)?;
     errors::register(m)?;
     margin::register(m)?;
     Ok(())
