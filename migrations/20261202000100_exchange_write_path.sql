@@ -12,6 +12,15 @@ ALTER TABLE fills
     DROP CONSTRAINT fills_order_id_fkey,
     DROP CONSTRAINT fills_account_id_fkey;
 
+-- Every ledger entry is written in the transaction that changes the same account's balance row
+-- (which keeps its own foreign key), for a market of the registry: the persister wrote one
+-- entry per account, asset and kind of each batch, each with two look-ups and row locks.
+-- Nothing reads the ledger by market.
+ALTER TABLE ledger_entries
+    DROP CONSTRAINT ledger_entries_account_id_fkey,
+    DROP CONSTRAINT ledger_entries_market_id_fkey;
+DROP INDEX ledger_entries_market_idx;
+
 -- No query looks outbox rows up by market; the index only cost an entry per row and another at
 -- publication (published_at is in a partial index's predicate, so that update is never HOT).
 DROP INDEX outbox_market_idx;
@@ -30,6 +39,11 @@ ALTER TABLE engine_snapshots
     ALTER COLUMN recent_cmd_ids SET STORAGE EXTERNAL;
 
 -- migrate:down
+CREATE INDEX ledger_entries_market_idx ON ledger_entries (market_id);
+ALTER TABLE ledger_entries
+    ADD CONSTRAINT ledger_entries_account_id_fkey
+        FOREIGN KEY (account_id) REFERENCES trading_accounts (id),
+    ADD CONSTRAINT ledger_entries_market_id_fkey FOREIGN KEY (market_id) REFERENCES markets (id);
 ALTER TABLE engine_snapshots
     ALTER COLUMN state SET STORAGE EXTENDED,
     ALTER COLUMN recent_cmd_ids SET STORAGE EXTENDED;
