@@ -64,87 +64,94 @@ async def _copy_text(rows: Sequence[Sequence[object]]) -> AsyncIterator[bytes]:
     ).encode()
 
 
+# One statement for the orders, positions, balances and progress of a batch: under a steady
+# flow the batches are small and each round trip costs more than its rows. The orders and
+# positions were locked in id and account order by `load_orders`/`load_positions`; `locked`
+# takes the balance rows in (account, asset) order, as order intake does (an UPDATE joined to the
+# arrays would lock in whatever order its plan reads the table, and two such orders deadlock).
+# Rows `locked` did not find are inserted with the deltas as their values: an upsert of every
+# row would check its proposed row (a negative `held` delta) before resolving the conflict, but a
+# new row only ever receives (total: anything, held: nothing released); one committed meanwhile by
+# an order batch is updated by the ON CONFLICT.
+# Statuses and amounts of the orders go as one comma-separated text each, split by PostgreSQL:
+# asyncpg checks every element of a text array for nesting, which costs more than the statement.
+# None of these values holds a comma; '' is a NULL average price (and a lone '' an empty array).
+# The reasons stay arrays (free text).
+_WRITE = """
+WITH changed_orders AS (
+    UPDATE orders o SET status = u.status, quantity = u.quantity::numeric,
+        filled_quantity = u.filled::numeric, average_price = u.average_price::numeric,
+        hold_released = u.hold_released::numeric, reject_reason = u.reject_reason,
+        cancel_reason = u.cancel_reason, updated_at = now()
+    FROM unnest($1::bigint[], string_to_array($2, ','), string_to_array($3, ','),
+                string_to_array($4, ','), string_to_array($5, ',', ''),
+                string_to_array($6, ','), $7::text[], $8::text[])
+        AS u(id, status, quantity, filled, average_price, hold_released, reject_reason,
+             cancel_reason)
+    -- The ANY lets the planner fetch the rows by id rather than hash the whole table.
+    WHERE o.id = u.id AND o.id = ANY($1::bigint[])
+), changed_positions AS (
+    INSERT INTO positions (account_id, market_id, size, cost, realized_pnl)
+    SELECT u.account_id, $9, u.size::numeric, u.cost::numeric, u.realized_pnl::numeric
+    FROM unnest($10::bigint[], $11::text[], $12::text[], $13::text[])
+        AS u(account_id, size, cost, realized_pnl)
+    ON CONFLICT (account_id, market_id) DO UPDATE
+    SET size = EXCLUDED.size, cost = EXCLUDED.cost, realized_pnl = EXCLUDED.realized_pnl,
+        updated_at = now()
+), deltas AS (
+    SELECT * FROM unnest($14::bigint[], $15::text[], $16::text[], $17::text[])
+        AS d(account_id, asset, total, held)
+), locked AS (
+    SELECT b.account_id, b.asset FROM balances b
+    JOIN deltas d ON b.account_id = d.account_id AND b.asset = d.asset
+    ORDER BY b.account_id, b.asset FOR UPDATE OF b
+), updated_balances AS (
+    UPDATE balances b SET total = b.total + d.total::numeric, held = b.held + d.held::numeric,
+        updated_at = now()
+    FROM deltas d, locked l
+    WHERE b.account_id = d.account_id AND b.asset = d.asset
+      AND l.account_id = d.account_id AND l.asset = d.asset
+), new_balances AS (
+    INSERT INTO balances AS b (account_id, asset, total, held)
+    SELECT d.account_id, d.asset, d.total::numeric, d.held::numeric FROM deltas d
+    WHERE NOT EXISTS (
+        SELECT 1 FROM locked l WHERE l.account_id = d.account_id AND l.asset = d.asset)
+    ORDER BY d.account_id, d.asset
+    ON CONFLICT (account_id, asset) DO UPDATE
+    SET total = b.total + EXCLUDED.total, held = b.held + EXCLUDED.held, updated_at = now()
+)
+UPDATE market_progress SET last_seq = $18, updated_at = now() WHERE market_id = $9
+"""
+
+
 async def write(conn: Connection, s: Settlement) -> None:
     market_id = s.market.id
-    # One statement per table over arrays (unnest) rather than one per row: a batch of
-    # thousands of events touches thousands of orders. The rows were locked in id order by
-    # `load_orders`/`load_positions`; the balances are updated in (account, asset) order.
     changed = [o for o in s.orders.values() if o.changed]
-    if changed:
-        texts = [s.order_texts(o) for o in changed]
-        # Statuses and amounts as one comma-separated text each, split by PostgreSQL: asyncpg
-        # checks every element of a text array for nesting, which costs more than the
-        # statement. None of these values holds a comma; '' is a NULL average price (and a
-        # lone '' an empty array, which unnest pads with NULL too). The reasons stay arrays
-        # (free text).
-        await conn.execute(
-            "UPDATE orders o SET status = u.status, quantity = u.quantity::numeric,"
-            " filled_quantity = u.filled::numeric, average_price = u.average_price::numeric,"
-            " hold_released = u.hold_released::numeric, reject_reason = u.reject_reason,"
-            " cancel_reason = u.cancel_reason, updated_at = now()"
-            " FROM unnest($1::bigint[], string_to_array($2, ','), string_to_array($3, ','),"
-            " string_to_array($4, ','), string_to_array($5, ',', ''), string_to_array($6, ','),"
-            " $7::text[], $8::text[])"
-            " AS u(id, status, quantity, filled, average_price, hold_released, reject_reason,"
-            " cancel_reason)"
-            # The ANY lets the planner fetch the rows by id rather than hash the whole table.
-            " WHERE o.id = u.id AND o.id = ANY($1::bigint[])",
-            [o.id for o in changed],
-            ",".join([o.status for o in changed]),
-            ",".join([t[0] for t in texts]),
-            ",".join([t[1] for t in texts]),
-            ",".join([t[2] or "" for t in texts]),
-            ",".join([t[3] for t in texts]),
-            [o.reject_reason for o in changed],
-            [o.cancel_reason for o in changed],
-        )
+    texts = [s.order_texts(o) for o in changed]
     positions = sorted(((a, p) for a, p in s.positions.items() if p.changed), key=lambda x: x[0])
-    if positions:
-        rows = [s.position_texts(p) for _, p in positions]
-        await conn.execute(
-            "INSERT INTO positions (account_id, market_id, size, cost, realized_pnl)"
-            " SELECT u.account_id, $1, u.size::numeric, u.cost::numeric, u.realized_pnl::numeric"
-            " FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])"
-            " AS u(account_id, size, cost, realized_pnl)"
-            " ON CONFLICT (account_id, market_id) DO UPDATE"
-            " SET size = EXCLUDED.size, cost = EXCLUDED.cost, realized_pnl = EXCLUDED.realized_pnl,"
-            " updated_at = now()",
-            market_id,
-            [a for a, _ in positions],
-            [r[0] for r in rows],
-            [r[1] for r in rows],
-            [r[2] for r in rows],
-        )
+    position_rows = [s.position_texts(p) for _, p in positions]
     deltas = [(key, d) for key, d in sorted(s.balances.items()) if d[0] or d[1]]
-    if deltas:
-        accounts, assets = [k[0] for k, _ in deltas], [k[1] for k, _ in deltas]
-        # Rows first (zeros satisfy the checks), then the deltas: an upsert would check the
-        # proposed row, a negative delta, before resolving the conflict.
-        await conn.execute(
-            "INSERT INTO balances (account_id, asset)"
-            " SELECT * FROM unnest($1::bigint[], $2::text[]) ON CONFLICT DO NOTHING",
-            accounts,
-            assets,
-        )
-        # The CTE takes the row locks in (account, asset) order, as order intake does: an
-        # UPDATE joined to the arrays would lock in whatever order its plan reads the table,
-        # and two such orders deadlock (a stall of deadlock_timeout, then a retry).
-        await conn.execute(
-            "WITH locked AS (SELECT b.account_id, b.asset FROM balances b"
-            " JOIN unnest($1::bigint[], $2::text[]) AS k(account_id, asset)"
-            " ON b.account_id = k.account_id AND b.asset = k.asset"
-            " ORDER BY b.account_id, b.asset FOR UPDATE OF b)"
-            " UPDATE balances b SET total = b.total + u.total::numeric,"
-            " held = b.held + u.held::numeric, updated_at = now()"
-            " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])"
-            " AS u(account_id, asset, total, held), locked l"
-            " WHERE b.account_id = u.account_id AND b.asset = u.asset"
-            " AND l.account_id = u.account_id AND l.asset = u.asset",
-            accounts,
-            assets,
-            [s.amount_text(k[1], d[0]) for k, d in deltas],
-            [s.amount_text(k[1], d[1]) for k, d in deltas],
-        )
+    await conn.execute(
+        _WRITE,
+        [o.id for o in changed],
+        ",".join([o.status for o in changed]),
+        ",".join([t[0] for t in texts]),
+        ",".join([t[1] for t in texts]),
+        ",".join([t[2] or "" for t in texts]),
+        ",".join([t[3] for t in texts]),
+        [o.reject_reason for o in changed],
+        [o.cancel_reason for o in changed],
+        market_id,
+        [a for a, _ in positions],
+        [r[0] for r in position_rows],
+        [r[1] for r in position_rows],
+        [r[2] for r in position_rows],
+        [k[0] for k, _ in deltas],
+        [k[1] for k, _ in deltas],
+        [s.amount_text(k[1], d[0]) for k, d in deltas],
+        [s.amount_text(k[1], d[1]) for k, d in deltas],
+        s.last_seq,
+    )
     if s.fills:
         quote = s.market.row.quote_asset
         await conn.copy_to_table(
@@ -178,8 +185,3 @@ async def write(conn: Connection, s: Settlement) -> None:
             ),
             format="text",
         )
-    await conn.execute(
-        "UPDATE market_progress SET last_seq = $2, updated_at = now() WHERE market_id = $1",
-        market_id,
-        s.last_seq,
-    )
