@@ -9,6 +9,7 @@ from decimal import Decimal
 import orjson
 
 import ordex
+from ordex.db import orders as orders_repo
 from ordex.db import outbox_publishing
 from ordex.streams import commands_stream, deadletter_stream, entry_events, events_stream
 from ordex.workers.matcher import Matcher
@@ -208,3 +209,31 @@ async def test_outbox_rounds_do_not_wait_for_the_wal_flush(pipeline: Pipeline) -
             assert await conn.fetchval("SHOW synchronous_commit") == "on"
         finally:
             await conn.execute("RESET synchronous_commit")
+
+
+async def test_a_round_claims_nothing_while_another_publisher_holds_the_lock(
+    pipeline: Pipeline,
+) -> None:
+    async with pipeline.pool.acquire() as conn:
+        ids = [
+            (await orders_repo.insert_outbox(conn, "BTC-USDC", "order.cancelled", {"n": n}))[0]
+            for n in range(3)
+        ]
+    async with pipeline.pool.acquire() as holder, holder.transaction():
+        assert await outbox_publishing.try_lock(holder)
+        async with pipeline.pool.acquire() as conn, conn.transaction():
+            assert await outbox_publishing.try_claim_unpublished(conn, 10) == []
+    async with pipeline.pool.acquire() as conn:
+        # The test server runs without synchronous commits altogether: this session asks for them.
+        await conn.execute("SET synchronous_commit = on")
+        async with conn.transaction():
+            claimed = await outbox_publishing.try_claim_unpublished(conn, 2)
+            # The round's own transaction commits without waiting for the WAL flush.
+            assert await conn.fetchval("SHOW synchronous_commit") == "off"
+        await conn.execute("RESET synchronous_commit")
+        assert [r.id for r in claimed] == ids[:2]
+        async with conn.transaction():
+            assert [r.id for r in await outbox_publishing.try_claim_unpublished(conn, 10)] == [
+                ids[2]
+            ]
+        assert await outbox_publishing.pending_count(conn) == 0

@@ -50,9 +50,9 @@ class OutboxPublisher:
         async with self._pool.acquire() as conn, conn.transaction():
             if wait:
                 await outbox_publishing.lock(conn)
-            elif not await outbox_publishing.try_lock(conn):
-                return 0
-            rows = await outbox_publishing.claim_unpublished(conn, self._batch_size)
+                rows = await outbox_publishing.claim_unpublished(conn, self._batch_size)
+            else:
+                rows = await outbox_publishing.try_claim_unpublished(conn, self._batch_size)
             if not rows:
                 return 0
             by_market: dict[str, list[str]] = {}
