@@ -69,23 +69,49 @@ class OutboxInsert:
     payload: str
 
 
-async def lock_balances(
-    conn: Connection, keys: Sequence[BalanceKey]
-) -> dict[BalanceKey, LockedBalance]:
+@dataclass(frozen=True, slots=True)
+class LockedBatch:
+    balances: dict[BalanceKey, LockedBalance]
+    ids: list[tuple[int, int]]
+    """(order id, outbox id) pairs, ascending, one per order of the batch."""
+
+
+async def lock_balances(conn: Connection, keys: Sequence[BalanceKey], orders: int) -> LockedBatch:
     """Locks the existing balance rows FOR UPDATE in (account, asset) order, which every writer of
-    several balance rows follows, so two batches never wait on each other in a cycle. A missing
-    row is an empty balance: `write_orders` creates it if an order holds from it after all."""
+    several balance rows follows, so two batches never wait on each other in a cycle; and, in the
+    same round trip, draws an order id and an outbox id for each of the batch's `orders`. A
+    missing row is an empty balance: `write_orders` creates it if an order holds from it after
+    all. Outbox ids in request order keep the batch's commands in request order on the way to
+    the matcher; the ids of orders a check refuses are left unused."""
     rows = await conn.fetch(
         """
-        SELECT b.account_id, b.asset, b.total, b.held
-        FROM balances b JOIN unnest($1::bigint[], $2::text[]) AS u(account_id, asset)
-          ON b.account_id = u.account_id AND b.asset = u.asset
-        ORDER BY b.account_id, b.asset
-        FOR UPDATE OF b
+        WITH locked AS (
+            SELECT b.account_id, b.asset, b.total, b.held
+            FROM balances b JOIN unnest($1::bigint[], $2::text[]) AS u(account_id, asset)
+              ON b.account_id = u.account_id AND b.asset = u.asset
+            ORDER BY b.account_id, b.asset
+            FOR UPDATE OF b
+        ), ids AS (
+            SELECT array_agg(s.order_id ORDER BY s.n) AS order_ids,
+                   array_agg(s.outbox_id ORDER BY s.n) AS outbox_ids
+            FROM (SELECT n, nextval(pg_get_serial_sequence('orders', 'id')) AS order_id,
+                         nextval(pg_get_serial_sequence('outbox', 'id')) AS outbox_id
+                  FROM generate_series(1, $3::int) AS n) AS s
+        )
+        SELECT i.order_ids, i.outbox_ids, l.account_id, l.asset, l.total, l.held
+        FROM ids i LEFT JOIN locked l ON true
         """,
-        [k[0] for k in keys], [k[1] for k in keys],
+        [k[0] for k in keys], [k[1] for k in keys], orders,
     )  # fmt: skip
-    return {(r["account_id"], r["asset"]): LockedBalance(r["total"], r["held"]) for r in rows}
+    first = rows[0]
+    return LockedBatch(
+        {
+            (r["account_id"], r["asset"]): LockedBalance(r["total"], r["held"])
+            for r in rows
+            if r["account_id"] is not None
+        },
+        list(zip(first["order_ids"] or (), first["outbox_ids"] or (), strict=True)),
+    )
 
 
 async def existing_accounts(conn: Connection, account_ids: Sequence[int]) -> set[int]:
@@ -150,18 +176,6 @@ async def perp_context(conn: Connection, accounts: Sequence[int]) -> PerpContext
     ):
         leverages.setdefault(r["account_id"], {})[r["market_id"]] = r["leverage"]
     return PerpContext(positions, live, leverages)
-
-
-async def allocate_ids(conn: Connection, count: int) -> list[tuple[int, int]]:
-    """`count` pairs of (order id, outbox id), ascending: outbox ids in request order are what
-    keeps the batch's commands in request order on the way to the matcher."""
-    rows = await conn.fetch(
-        "SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS order_id,"
-        " nextval(pg_get_serial_sequence('outbox', 'id')) AS outbox_id"
-        " FROM generate_series(1, $1::int) AS n ORDER BY n",
-        count,
-    )
-    return [(r["order_id"], r["outbox_id"]) for r in rows]
 
 
 def _decimal_text(value: Decimal | None) -> str | None:

@@ -244,7 +244,8 @@ async def _hold_and_queue(
 ) -> list[Outcome]:
     """The transaction's work: lock, decide order by order in memory, write what was accepted."""
     keys = sorted({(o.account_id, o.hold_asset) for o, _ in orders})
-    balances = await batches_repo.lock_balances(conn, keys)
+    locked = await batches_repo.lock_balances(conn, keys, len(orders))
+    balances = locked.balances
     unlocked = [account for account, asset in keys if (account, asset) not in balances]
     known = await batches_repo.existing_accounts(conn, unlocked) if unlocked else set()
     cid_keys = sorted(
@@ -296,7 +297,7 @@ async def _hold_and_queue(
     accepted = [d for d in decided if isinstance(d, tuple)]
     if not accepted:
         return [d for d in decided if not isinstance(d, tuple)]
-    ids = await batches_repo.allocate_ids(conn, len(accepted))
+    ids = locked.ids[: len(accepted)]
     inserts: list[OrderInsert] = []
     queued: list[OutboxInsert] = []
     for (order, price, hold), (order_id, outbox_id) in zip(accepted, ids, strict=True):
