@@ -58,14 +58,12 @@ class OutboxPublisher:
             by_market: dict[str, list[str]] = {}
             for row in rows:
                 by_market.setdefault(row.market_id, []).append(row.payload)
-            pipe = self._redis.pipeline(transaction=False)
             for market_id, payloads in by_market.items():
                 # One script call per market: an XADD per row packed by redis-py costs more
-                # than the rest of the round.
-                await self._append(
-                    keys=[commands_stream(market_id)], args=[orjson.dumps(payloads)], client=pipe
-                )
-            await pipe.execute()
+                # than the rest of the round. Called directly (EVALSHA, the script loaded again
+                # should the server have lost it): in a pipeline redis-py would first ask
+                # SCRIPT EXISTS, a round trip more every round.
+                await self._append(keys=[commands_stream(market_id)], args=[orjson.dumps(payloads)])
             return len(rows)
 
     async def publish_all(self, wait: bool = False) -> int:
