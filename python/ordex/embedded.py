@@ -70,9 +70,14 @@ class EmbeddedPostgres:
         # memory. With the default cost of a random page (4, for spinning disks) the planner
         # prefers scanning a growing table to its index until autovacuum's first ANALYZE, a
         # minute after the start: under a burst of orders that is a scan per settled batch.
-        server.psql(
-            f"ALTER SYSTEM SET random_page_cost = {RANDOM_PAGE_COST};\nSELECT pg_reload_conf();\n"
-        )
+        # Set once: ALTER SYSTEM keeps it in postgresql.auto.conf for every later start.
+        auto_conf = self.data_dir / "postgresql.auto.conf"
+        setting = f"random_page_cost = '{RANDOM_PAGE_COST}'"
+        if not auto_conf.exists() or setting not in auto_conf.read_text():
+            server.psql(
+                f"ALTER SYSTEM SET random_page_cost = {RANDOM_PAGE_COST};\n"
+                "SELECT pg_reload_conf();\n"
+            )
         log.info(
             "embedded postgres ready",
             data_dir=str(self.data_dir),

@@ -6,7 +6,7 @@ The `{MARKET}` hash tag keeps a market's streams on one Redis Cluster slot.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -16,6 +16,22 @@ PERSISTER_GROUP = "persisters"
 INTAKE_GROUP = "intake"
 PERSISTER_LEASE = "lease:persister"
 INTAKE_LEASE = "lease:intake"
+
+
+def as_parsed(response: Any, **_options: Any) -> Any:
+    """A redis-py response callback that keeps a reply as hiredis parsed it (`[id, [field,
+    value, ...]]` entries): redis-py's own callbacks build a dict per stream entry."""
+    return response
+
+
+def read_reply_entries(reply: Any) -> list[Any]:
+    """The entries of the one stream of an XREADGROUP reply kept `as_parsed` (RESP2 list,
+    RESP3 map)."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        return cast(list[Any], next(iter(reply.values())))
+    return cast(list[Any], reply[0][1])
 
 
 def commands_stream(market_id: str) -> str:

@@ -32,7 +32,13 @@ from ordex.services import orders as orders_service
 from ordex.services.exchange_errors import ExchangeError, invalid_request
 from ordex.services.markets import MarketRegistry
 from ordex.services.order_requests import parse_order_request
-from ordex.streams import INTAKE_GROUP, INTAKE_LEASE, INTAKE_STREAM
+from ordex.streams import (
+    INTAKE_GROUP,
+    INTAKE_LEASE,
+    INTAKE_STREAM,
+    as_parsed,
+    read_reply_entries,
+)
 from ordex.workers.lease import Lease
 
 log = get_logger(__name__)
@@ -83,10 +89,6 @@ def _entry_order(entry_id: object) -> tuple[int, int]:
     return int(millis), int(seq or 0)
 
 
-def _as_is(response: Any, **_: Any) -> Any:
-    return response
-
-
 def decoding_reader(redis: Redis) -> Redis:
     """A client on the same server whose XREADGROUP replies come back as hiredis parsed them,
     every string decoded in C (invalid UTF-8 replaced): redis-py's per-entry dicts of bytes and
@@ -98,7 +100,7 @@ def decoding_reader(redis: Redis) -> Redis:
         **{**base.connection_kwargs, "decode_responses": True, "encoding_errors": "replace"},
     )
     reader = Redis(connection_pool=pool)
-    reader.set_response_callback("XREADGROUP", _as_is)
+    reader.set_response_callback("XREADGROUP", as_parsed)
     return reader
 
 
@@ -225,7 +227,6 @@ class IntakeWorker:
     ) -> list[Reply]:
         """Answers in request order. Orders between two cancels go in as one set-based batch;
         a cancel runs alone, after the orders before it and before those after it."""
-        requests = [p.request for p in prepared]
         replies: list[Reply | None] = [None] * len(prepared)
         run: list[tuple[int, orders_service.OrderSubmission]] = []
         for index, item in enumerate(prepared):
@@ -234,13 +235,13 @@ class IntakeWorker:
             elif item.submission is not None:
                 run.append((index, item.submission))
             else:
-                await self._submit_run(conn, registry, tops, requests, run, replies)
+                await self._submit_run(conn, registry, tops, prepared, run, replies)
                 run = []
                 try:
                     replies[index] = await self._cancel(conn, item.request, item.account_id)
                 except ExchangeError as error:
                     replies[index] = error_reply(item.request, error)
-        await self._submit_run(conn, registry, tops, requests, run, replies)
+        await self._submit_run(conn, registry, tops, prepared, run, replies)
         return cast(list[Reply], replies)
 
     async def _submit_run(
@@ -248,7 +249,7 @@ class IntakeWorker:
         conn: Connection,
         registry: MarketRegistry,
         tops: dict[str, orders_service.TopOfBook],
-        requests: list[IntakeRequest],
+        prepared: list[PreparedRequest],
         run: list[tuple[int, orders_service.OrderSubmission]],
         replies: list[Reply | None],
     ) -> None:
@@ -258,7 +259,7 @@ class IntakeWorker:
             conn, self._redis, registry, [s for _, s in run], tops=tops
         )
         for (index, _), outcome in zip(run, outcomes, strict=True):
-            request = requests[index]
+            request = prepared[index].request
             if isinstance(outcome, orders_service.SubmittedOrder):
                 replies[index] = request.reply(
                     status="accepted", orderId=outcome.order_id, orderStatus=outcome.status
@@ -293,18 +294,14 @@ class IntakeWorker:
         return await self.handle_batch(await self._read(block_ms, pending))
 
     async def _read(self, block_ms: int, pending: bool = False) -> list[PreparedRequest]:
-        reply: Any = await self._reader.xreadgroup(
+        reply = await self._reader.xreadgroup(
             INTAKE_GROUP,
             self._consumer,
             {INTAKE_STREAM: "0" if pending else ">"},
             count=self._batch_size,
             block=None if pending else block_ms,
         )
-        if not reply:
-            return []
-        # RESP2: [[stream, entries]]; RESP3: {stream: entries}.
-        entries = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
-        return [prepare(_request(entry)) for entry in entries]
+        return [prepare(_request(entry)) for entry in read_reply_entries(reply)]
 
     async def caught_up(self) -> bool:
         """Whether every request in the stream has been read and acknowledged by the group."""

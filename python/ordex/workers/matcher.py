@@ -40,6 +40,7 @@ from ordex.logging import get_logger
 from ordex.streams import (
     MATCHER_GROUP,
     PAYLOAD_FIELD,
+    as_parsed,
     commands_stream,
     deadletter_stream,
     entry_last_seq,
@@ -47,6 +48,7 @@ from ordex.streams import (
     events_stream,
     matcher_lease_key,
     matcher_progress_key,
+    read_reply_entries,
     top_of_book_key,
 )
 from ordex.workers.lease import Lease
@@ -100,10 +102,6 @@ def event_seq(payload: bytes) -> int:
     return int(payload[7 : payload.index(b",")])
 
 
-def _as_is(response: Any, **_options: Any) -> Any:
-    return response
-
-
 def decode_commands(entries: list[Any] | None) -> list[Decoded]:
     """What the matcher checks before the engine sees a command: a JSON object with a `type`,
     and its `cmd_id` (`ordex.peek_commands`, in Rust). `entries` are as hiredis parsed them
@@ -125,15 +123,6 @@ def decode_commands(entries: list[Any] | None) -> list[Decoded]:
             entries, raws, ordex.peek_commands(raws), strict=True
         )
     ]
-
-
-def read_reply_entries(reply: Any) -> list[Any]:
-    """The entries of the one stream of a raw XREADGROUP reply (RESP2 list, RESP3 map)."""
-    if not reply:
-        return []
-    if isinstance(reply, dict):
-        return cast(list[Any], next(iter(reply.values())))
-    return cast(list[Any], reply[0][1])
 
 
 class Matcher:
@@ -159,7 +148,7 @@ class Matcher:
         # redis-py's per-entry reply callbacks (a dict per entry) cost more than the engine.
         self._raw = Redis(connection_pool=redis.connection_pool)
         for command in ("XREADGROUP", "XRANGE"):
-            self._raw.set_response_callback(command, _as_is)
+            self._raw.set_response_callback(command, as_parsed)
         self._batch_size = batch_size
         self._snapshot_every = snapshot_every
         self.lease = Lease(redis, matcher_lease_key(market_id), lease_ms)
