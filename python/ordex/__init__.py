@@ -45,8 +45,24 @@ from ordex._engine import (
     spot_hold,
     unrealized_pnl,
 )
+from ordex.flow import (
+    BacktestResult,
+    FlowValidationError,
+    backtest,
+    indicator,
+    node_types,
+    sweep,
+    validate_flow,
+)
 
 __all__ = [
+    "BacktestResult",
+    "FlowValidationError",
+    "backtest",
+    "indicator",
+    "node_types",
+    "sweep",
+    "validate_flow",
     "AdvanceTime",
     "Amend",
     "Cancel",

@@ -6,7 +6,7 @@ friends to convert exact decimal strings; nothing is ever rounded silently.
 """
 
 from collections.abc import Iterable, Iterator
-from typing import Literal, TypeAlias, final
+from typing import Any, Literal, TypeAlias, final
 
 from ordex.engine_types import EventKind, Level, OrderType, Side, StpMode, TimeInForce, TriggerBy
 
@@ -77,6 +77,13 @@ class InvalidLeverageError(MarginComputationError):
 
 class InvalidCommandError(OrdexError):
     """A command object could not be understood."""
+
+class FlowValidationError(OrdexError):
+    """A flow was refused; `node`, `problem` and `param` say where and why."""
+
+    node: str | None
+    problem: str
+    param: str | None
 
 @final
 class MarketConfig:
@@ -469,3 +476,64 @@ def risk_check(
 
 def spot_hold(config: MarketConfig, side: Side, price: int, qty: int) -> int:
     """Quote atoms for a buy (notional + taker fee), lots for a sell."""
+
+# Strategy flows (rust/ordex-flow; docs/flows.md)
+
+@final
+class BacktestResult:
+    """The outcome of `backtest`: metrics, trades and equity, converted on access."""
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """pnl, pnlPercent, winRate, maxDrawdown, maxDrawdownPercent, sharpeRatio, profitFactor,
+        totalTrades, winningTrades, losingTrades, fees, finalEquity, initialCapital, bars."""
+
+    @property
+    def amounts(self) -> dict[str, str]:
+        """initialCapital, finalEquity, pnl, maxDrawdown and fees as exact decimal strings."""
+
+    @property
+    def trades(self) -> list[dict[str, Any]]:
+        """Closed trades: side, entryBar, exitBar, entryTime, exitTime (ms), quantity, entryPrice,
+        exitPrice, pnl, fees (decimal strings), exitReason."""
+
+    @property
+    def open_position(self) -> bool: ...
+    def equity(self) -> list[float]:
+        """Equity at every bar's close."""
+
+    def daily_equity(self) -> list[tuple[int, float]]:
+        """(UTC day start in ms, the day's last equity)."""
+
+def validate_flow(flow: str | bytes) -> dict[str, Any]:
+    """Checks a flow (JSON text); returns nodes, edges, warmup and the evaluation order."""
+
+def node_types() -> list[str]: ...
+def backtest(
+    flow: str | bytes,
+    candles: Any,
+    *,
+    initial_capital: Any = None,
+    fee_bps: float | None = None,
+    slippage_bps: float | None = None,
+    price_decimals: int = 8,
+    qty_decimals: int = 8,
+    keep_equity: bool = True,
+) -> BacktestResult:
+    """Compiles the flow and runs it over the candle columns with the GIL released."""
+
+def sweep(
+    flow: str | bytes,
+    candles: Any,
+    grid: list[tuple[str, list[float]]],
+    *,
+    initial_capital: Any = None,
+    fee_bps: float | None = None,
+    slippage_bps: float | None = None,
+    price_decimals: int = 8,
+    qty_decimals: int = 8,
+) -> list[dict[str, Any]]:
+    """Every combination of the grid, in parallel: params, metrics and error per row."""
+
+def indicator(type_name: str, params: str, candles: Any) -> dict[str, list[float]]:
+    """One indicator node over the candles' closes: its outputs by port name."""

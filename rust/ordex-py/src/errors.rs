@@ -31,6 +31,26 @@ create_exception!(
 );
 create_exception!(ordex._engine, InvalidLeverageError, MarginComputationError, "Leverage outside 1..=max_leverage.");
 create_exception!(ordex._engine, InvalidCommandError, OrdexError, "A command object could not be understood.");
+create_exception!(
+    ordex._engine,
+    FlowValidationError,
+    OrdexError,
+    "A flow was refused; `node`, `problem` and `param` say where and why."
+);
+
+/// A refused flow as `FlowValidationError`, its `node`, `problem` and `param` set as attributes.
+pub fn flow_error(py: Python<'_>, e: ordex_flow::FlowError) -> PyErr {
+    let err = FlowValidationError::new_err(e.message.clone());
+    let value = err.value(py);
+    let set = value
+        .setattr("node", e.node)
+        .and_then(|_| value.setattr("problem", e.problem))
+        .and_then(|_| value.setattr("param", e.param));
+    match set {
+        Ok(()) => err,
+        Err(other) => other,
+    }
+}
 
 /// Every failure the binding can surface.
 pub enum BindingError {
@@ -116,5 +136,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InsufficientMarginError", py.get_type::<InsufficientMarginError>())?;
     m.add("InvalidLeverageError", py.get_type::<InvalidLeverageError>())?;
     m.add("InvalidCommandError", py.get_type::<InvalidCommandError>())?;
+    m.add("FlowValidationError", py.get_type::<FlowValidationError>())?;
     Ok(())
 }

@@ -1,10 +1,11 @@
-//! `ordex._engine`: the Python face of `ordex-engine`. Wrappers only; all logic is in the engine.
+//! `ordex._engine`: the Python face of `ordex-engine` and `ordex-flow`. Wrappers only; all logic is in the engine.
 
 mod commands;
 mod config;
 mod engine;
 mod errors;
 mod events;
+mod flow;
 mod margin;
 
 use pyo3::prelude::*;
@@ -29,6 +30,12 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<events::PyEvents>()?;
     m.add_class::<events::PyOrderInfo>()?;
     m.add_function(wrap_pyfunction!(engine::peek_commands, m)?)?;
+    m.add_class::<flow::PyBacktestResult>()?;
+    m.add_function(wrap_pyfunction!(flow::validate_flow, m)?)?;
+    m.add_function(wrap_pyfunction!(flow::node_types, m)?)?;
+    m.add_function(wrap_pyfunction!(flow::backtest, m)?)?;
+    m.add_function(wrap_pyfunction!(flow::sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(flow::indicator, m)?)?;
     errors::register(m)?;
     margin::register(m)?;
     Ok(())
