@@ -32,13 +32,13 @@ run: install ## Run ordex (embedded PostgreSQL and Redis under ./.ordex)
 	$(VENV)/bin/ordex serve
 
 .PHONY: test
-test: install ## Run every test: cargo test for the engine, then pytest
-	cargo test -q -p ordex-engine
+test: install ## Run every test: cargo test for the engine and the flow evaluator, then pytest
+	cargo test -q -p ordex-engine -p ordex-flow
 	$(PY) -m pytest -q
 
 .PHONY: test-rust
-test-rust: ## Rust engine tests only
-	cargo test -q -p ordex-engine
+test-rust: ## Rust tests only (engine, flow evaluator)
+	cargo test -q -p ordex-engine -p ordex-flow
 
 .PHONY: test-py
 test-py: install ## Python tests only
@@ -59,8 +59,15 @@ fmt: install ## Format Rust and Python sources
 	$(VENV)/bin/ruff format python tests benchmarks
 	$(VENV)/bin/ruff check --fix python tests benchmarks
 
+# The bench extra's requirements are installed on their own: `pip install -e '.[bench]'` would
+# build the Rust extension a second time.
+$(STAMPS)/bench-deps: pyproject.toml | $(STAMPS)/deps
+	$(PY) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["bench"]))' > $(STAMPS)/bench-requirements.txt
+	$(PIP) install -q -r $(STAMPS)/bench-requirements.txt
+	@touch $@
+
 .PHONY: bench
-bench: install ## Run every benchmark side by side with its peers and print the ratio table
+bench: install $(STAMPS)/bench-deps ## Install the peer libraries, run every benchmark beside them and print the ratio table
 	$(PY) -m benchmarks
 
 .PHONY: clean

@@ -3,7 +3,7 @@
 Each suite runs in its own process (no suite's memory or threads skew another), prints its own
 table with ratios against its peers and targets, and writes JSON into one results folder.
 
-    python -m benchmarks [--quick] [--only engine,python,exchange,realtime] [--out DIR]
+    python -m benchmarks [--quick] [--only engine,python,exchange,realtime,backtest] [--out DIR]
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ SUITES = (
     Suite("python", "Python binding vs PyPI order books and a pure-Python book"),
     Suite("exchange", "HTTP intake vs pgbench, fill latency, intake stream, matcher vs relay"),
     Suite("realtime", "Socket.IO and WebSocket fan-out and trade-to-client latency"),
+    Suite("backtest", "Flow backtests and sweeps vs vectorbt and backtesting.py, scaling"),
 )
 
 

@@ -1,4 +1,4 @@
-"""`ordex` command line: serve, migrate and admin helpers."""
+"""`ordex` command line: serve, migrate, workers, backtests and admin helpers."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ordex.cli_backtest import backtest
 from ordex.cli_secrets import secrets_app
 from ordex.cli_worker import worker
 from ordex.config import Settings, get_settings
@@ -135,6 +136,7 @@ def migrate_command() -> None:
 
 
 app.command("worker")(worker)
+app.command("backtest")(backtest)
 
 users_app = typer.Typer(help="Manage users from the command line", no_args_is_help=True)
 app.add_typer(users_app, name="users")

@@ -1,6 +1,7 @@
 """A local HTTP server that answers the Binance REST paths ccxt's `binance` class calls.
 
-Public: exchangeInfo (spot, USD-M, COIN-M), 24h ticker, depth, aggTrades, klines. Private (signed
+Public: exchangeInfo (spot, USD-M, COIN-M), 24h ticker, depth, aggTrades, klines (paged by
+`startTime`/`limit` like Binance, over a deterministic price path). Private (signed
 with HMAC-SHA256 over the query string, API key in `X-MBX-APIKEY`, as Binance checks them):
 account, capital config, margin pairs. Knobs make it slow, down, rate-limiting or refusing keys,
 so the error paths run through ccxt's own error handling.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +67,44 @@ def _symbol_info(symbol: str, base: str, quote: str) -> dict[str, Any]:
     }
 
 
+INTERVAL_MS = {
+    "1m": 60_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": 3_600_000,
+    "4h": 14_400_000,
+    "1d": 86_400_000,
+}
+
+
+def kline_close(open_time: int) -> float:
+    """A deterministic price path: waves of 50 and 7 hours, so hourly indicators such as a
+    14-bar RSI cross their usual thresholds every few days."""
+    hours = open_time / 3_600_000
+    wave = 2_500 * math.sin(2 * math.pi * hours / 50) + 400 * math.sin(2 * math.pi * hours / 7)
+    return round(40_000 + wave, 2)
+
+
+def kline(open_time: int, interval: int) -> list[Any]:
+    """One Binance kline row; its open is the previous candle's close."""
+    opened, closed = kline_close(open_time - interval), kline_close(open_time)
+    return [
+        open_time,
+        f"{opened:.2f}",
+        f"{max(opened, closed) + 10:.2f}",
+        f"{min(opened, closed) - 10:.2f}",
+        f"{closed:.2f}",
+        "12.5",
+        open_time + interval - 1,
+        "525000.0",
+        42,
+        "6.0",
+        "252000.0",
+        "0",
+    ]
+
+
 @dataclass
 class FakeBinance:
     """State and knobs; `url` is set once the server listens."""
@@ -81,6 +121,9 @@ class FakeBinance:
     balances: dict[str, tuple[str, str]] = field(
         default_factory=lambda: {"BTC": ("1.25000000", "0.25000000"), "USDT": ("5000.0", "0.0")}
     )
+    klines_max_limit: int = 1000
+    klines_listed_at: int = 0  # no candle opens before this (ms)
+    klines_gaps: set[int] = field(default_factory=set)  # open times (ms) without a candle
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
@@ -195,6 +238,8 @@ class FakeBinance:
     async def klines(self, request: web.Request) -> web.Response:
         if self._symbol(request) is None:
             return await self._bad_symbol()
+        if "startTime" in request.query:
+            return self._klines_from(request)
         limit = min(int(request.query.get("limit", "500")), 10)
         start = (int(time.time()) // 60 - limit) * 60_000
         rows = [
@@ -214,6 +259,27 @@ class FakeBinance:
             ]
             for i in range(limit)
         ]
+        return web.json_response(rows)
+
+    def _klines_from(self, request: web.Request) -> web.Response:
+        """Binance's paging: candles opening at or after `startTime` (and at or before
+        `endTime`), oldest first, at most `limit` (default 500, capped at `klines_max_limit`), up
+        to the one still open now; none before `klines_listed_at` or at `klines_gaps`."""
+        interval = INTERVAL_MS.get(request.query.get("interval", ""))
+        if interval is None:
+            return web.json_response({"code": -1120, "msg": "Invalid interval."}, status=400)
+        limit = min(int(request.query.get("limit", "500")), self.klines_max_limit)
+        start = max(int(request.query["startTime"]), self.klines_listed_at)
+        first = -(-start // interval) * interval
+        newest = int(time.time() * 1000) // interval * interval
+        if "endTime" in request.query:
+            newest = min(newest, int(request.query["endTime"]))
+        rows: list[list[Any]] = []
+        open_time = first
+        while open_time <= newest and len(rows) < limit:
+            if open_time not in self.klines_gaps:
+                rows.append(kline(open_time, interval))
+            open_time += interval
         return web.json_response(rows)
 
     def _check_signature(self, request: web.Request) -> web.Response | None:

@@ -31,9 +31,11 @@ from ordex.api.routes import (
     admin,
     auth,
     dashboards,
+    engine,
     exchange,
     exchange_keys,
     exchanges,
+    flows,
     groups,
     health,
     market_data,
@@ -72,7 +74,9 @@ PROTECTED: tuple[APIRouter, ...] = (
     accounts.router,
     exchange_keys.router,
     exchanges.router,
+    flows.router,
     market_data.router,
+    engine.router,
     proxy.router,
 )
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ordex.db.users import UserRow
 from ordex.roles import Role, Status
+from ordex.timestamps import iso_millis
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -46,13 +46,6 @@ class AdminUserPatch(BaseModel):
     role: Role | None = None
     status: Status | None = None
     name: Annotated[str | None, Field(max_length=200)] = None
-
-
-def iso_millis(value: datetime) -> str:
-    """2026-01-01T00:00:00.000Z, the timestamp format of the contracts."""
-    return (
-        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    )
 
 
 def user_json(user: UserRow) -> dict[str, Any]:

@@ -7,12 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ordex.api.schemas import ROOT_ERRORS, RootErrorOut, iso_millis
+from ordex.api.schemas import ROOT_ERRORS, RootErrorOut
 from ordex.db.balances import BalanceRow
 from ordex.db.fills import FillRow
 from ordex.db.orders import OrderRow
 from ordex.db.positions import PositionRow
 from ordex.services.markets import Market, plain
+from ordex.timestamps import iso_millis
 
 EXCHANGE_ERRORS: dict[int | str, dict[str, Any]] = {
     **ROOT_ERRORS,

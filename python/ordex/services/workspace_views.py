@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ordex.api.schemas import iso_millis
 from ordex.db.dashboards import DashboardRow
 from ordex.db.data_providers import ProviderRow
 from ordex.db.exchange_accounts import AccountRow
 from ordex.db.groups import GroupRow
 from ordex.db.widgets import WidgetRow
+from ordex.timestamps import iso_millis
 
 
 def dashboard_json(row: DashboardRow) -> dict[str, Any]:

@@ -5,7 +5,7 @@
 
 use crate::catalog::{ActionKind, OrderType, SizeMode, PPB};
 use crate::compile::{Direction, RiskSet, Settings};
-use crate::money::{div_ceil, div_floor, div_round};
+use crate::money::{div_ceil, div_floor, div_round, mul_div_ceil, mul_div_floor};
 
 const PPB128: i128 = PPB as i128;
 
@@ -162,7 +162,7 @@ impl Account {
     }
 
     fn fee(&self, qty: i128, price: i128) -> i128 {
-        div_ceil(qty * price * self.fee_ppb, self.qty_scale * PPB128)
+        mul_div_ceil(qty * price, self.fee_ppb, self.qty_scale * PPB128)
     }
 
     /// Mark-to-market equity at `price`.
@@ -310,10 +310,10 @@ impl Account {
         let per_unit = price * (PPB128 + self.fee_ppb); // cost of one quantity unit, x PPB
         let wanted = match size {
             SizeMode::Fixed(ppb) => div_floor(ppb * self.qty_scale, PPB128),
-            SizeMode::PctEquity(f) => div_floor(equity * i128::from(f) * self.qty_scale, per_unit),
+            SizeMode::PctEquity(f) => mul_div_floor(equity.max(0) * i128::from(f), self.qty_scale, per_unit),
             SizeMode::Risk(f) => {
                 let stop = i128::from(risk.stop_loss_ppb.unwrap_or(PPB));
-                div_floor(equity * i128::from(f) * self.qty_scale, price * stop)
+                mul_div_floor(equity.max(0) * i128::from(f), self.qty_scale, price * stop)
             }
         };
         // No leverage: a long spends at most the cash held, a short sells at most the equity.
@@ -324,7 +324,7 @@ impl Account {
                 equity - held
             }
         };
-        let affordable = div_floor(budget.max(0) * PPB128 * self.qty_scale, per_unit);
+        let affordable = mul_div_floor(budget.max(0) * PPB128, self.qty_scale, per_unit);
         let qty = wanted.min(affordable);
         if qty <= 0 {
             return;
@@ -364,14 +364,20 @@ impl Account {
         if position.entries > 1 && risk != RiskSet::default() {
             position.risk = risk;
         }
-        // Exits are set from the average entry price.
+        // Exits are set from the average entry price, rounded as the fills they become: a long's
+        // exits are sells (down), a short's buys (up).
         let avg = div_round(position.cost, position.qty);
         let r = position.risk;
+        let long = side == Side::Long;
         let level = |ppb: i64, up: bool| {
             let f = i128::from(ppb);
-            div_round(avg * if up { PPB128 + f } else { PPB128 - f }, PPB128)
+            let scaled = avg * if up { PPB128 + f } else { PPB128 - f };
+            if long {
+                div_floor(scaled, PPB128)
+            } else {
+                div_ceil(scaled, PPB128)
+            }
         };
-        let long = side == Side::Long;
         position.stop = r.stop_loss_ppb.map(|f| level(f, !long));
         position.target = r.take_profit_ppb.map(|f| level(f, long));
         position.trailing_ppb = r.trailing_ppb;
@@ -421,7 +427,11 @@ impl Account {
         let long = p.side == Side::Long;
         let trail = p.trailing_ppb.map(|f| {
             let f = i128::from(f);
-            div_round(p.best * if long { PPB128 - f } else { PPB128 + f }, PPB128)
+            if long {
+                div_floor(p.best * (PPB128 - f), PPB128)
+            } else {
+                div_ceil(p.best * (PPB128 + f), PPB128)
+            }
         });
         // The tighter of the fixed and the trailing stop.
         let (stop, reason) = match (p.stop, trail) {

@@ -6,7 +6,7 @@ use crate::account::{Account, ActionSpec, BarAtoms, ExitReason, Fill, Trade};
 use crate::catalog::Kind;
 use crate::compile::{check_capital, Amount, Plan};
 use crate::error::FlowError;
-use crate::evaluate::Evaluator;
+use crate::evaluate::{Evaluator, BLOCK};
 use crate::metrics::{EquityTracker, Metrics};
 use crate::money::{parse_decimal, to_atoms};
 use crate::Bar;
@@ -77,6 +77,32 @@ impl Candles<'_> {
         }
     }
 
+    /// One branch-free pass (columns of equal length assumed) that only says whether every bar is
+    /// valid; `check` looks for the first bad bar when it is not.
+    fn all_valid(&self) -> bool {
+        let n = self.timestamp.len();
+        let (ts, open, high, low, close, volume) = (
+            &self.timestamp[..n],
+            &self.open[..n],
+            &self.high[..n],
+            &self.low[..n],
+            &self.close[..n],
+            &self.volume[..n],
+        );
+        let mut ok = true;
+        for i in 0..n {
+            let (o, h, l, c) = (open[i], high[i], low[i], close[i]);
+            // `x > 0.0 && x < INFINITY` is false for NaN as well.
+            ok &= (o > 0.0) & (o < f64::INFINITY) & (h < f64::INFINITY) & (l > 0.0) & (c > 0.0);
+            ok &= (c < f64::INFINITY) & volume[i].is_finite();
+            ok &= (h >= o) & (h >= c) & (l <= o) & (l <= c);
+        }
+        for w in ts.windows(2) {
+            ok &= w[1] > w[0];
+        }
+        ok
+    }
+
     /// Equal lengths, finite positive prices, high and low around open and close, timestamps
     /// increasing. The message names the first bad bar.
     pub fn check(&self) -> Result<(), String> {
@@ -91,6 +117,9 @@ impl Candles<'_> {
             if len != n {
                 return Err(format!("column '{name}' has {len} values, 'timestamp' has {n}"));
             }
+        }
+        if self.all_valid() {
+            return Ok(());
         }
         for i in 0..n {
             let b = self.bar(i);
@@ -126,11 +155,21 @@ pub struct Run<'p> {
     tracker: EquityTracker,
     price_scale: f64,
     capital: i128,
+    /// Bars settled so far.
+    index: usize,
     fired: Vec<usize>,
+    /// The report of a step nobody asked one of (its vectors reused bar after bar).
+    scratch: StepReport,
 }
 
 impl<'p> Run<'p> {
+    /// A run fed one bar at a time (`step`).
     pub fn new(plan: &'p Plan, options: &RunOptions) -> Result<Self, FlowError> {
+        Self::with_block(plan, options, 1)
+    }
+
+    /// A run whose evaluator takes blocks of up to `block` bars.
+    fn with_block(plan: &'p Plan, options: &RunOptions, block: usize) -> Result<Self, FlowError> {
         if options.price_decimals > MAX_DECIMALS || options.qty_decimals > MAX_DECIMALS {
             return Err(FlowError::document(format!("price and quantity decimals are at most {MAX_DECIMALS}")));
         }
@@ -157,12 +196,14 @@ impl<'p> Run<'p> {
         }
         Ok(Run {
             plan,
-            evaluator: Evaluator::new(plan),
+            evaluator: Evaluator::new(plan, block),
             account: Account::new(&settings, capital, options.qty_decimals),
             tracker: EquityTracker::new(capital, scale, options.keep_equity),
             price_scale: scale as f64,
             capital,
+            index: 0,
             fired: Vec::new(),
+            scratch: StepReport::default(),
         })
     }
 
@@ -180,17 +221,50 @@ impl<'p> Run<'p> {
 
     /// One closed bar through the five steps.
     pub fn step(&mut self, bar: &Bar, report: Option<&mut StepReport>) {
-        let index = self.evaluator.bars();
-        let atoms = BarAtoms {
-            index,
-            ts: bar.ts,
-            open: to_atoms(bar.open, self.price_scale),
-            high: to_atoms(bar.high, self.price_scale),
-            low: to_atoms(bar.low, self.price_scale),
-            close: to_atoms(bar.close, self.price_scale),
+        use std::slice::from_ref;
+        let one = Candles {
+            timestamp: from_ref(&bar.ts),
+            open: from_ref(&bar.open),
+            high: from_ref(&bar.high),
+            low: from_ref(&bar.low),
+            close: from_ref(&bar.close),
+            volume: from_ref(&bar.volume),
         };
-        let mut scratch = StepReport::default();
-        let report = report.unwrap_or(&mut scratch);
+        self.evaluator.evaluate_block(self.plan, &one);
+        self.settle(bar, 0, report);
+    }
+
+    /// The account's part of a bar whose nodes the evaluator has run (`row` of its last block):
+    /// fills at the open, exits in the bar's range, the equity mark, and the orders of the actions
+    /// that fired.
+    #[inline]
+    fn settle(&mut self, bar: &Bar, row: usize, report: Option<&mut StepReport>) {
+        let index = self.index;
+        self.index += 1;
+        // A flat account with nothing queued needs no price in atoms (its equity is its cash):
+        // most bars of most strategies convert nothing.
+        let busy = self.account.position.is_some() || !self.account.pending.is_empty();
+        let scale = self.price_scale;
+        let atoms = if busy {
+            BarAtoms {
+                index,
+                ts: bar.ts,
+                open: to_atoms(bar.open, scale),
+                high: to_atoms(bar.high, scale),
+                low: to_atoms(bar.low, scale),
+                close: to_atoms(bar.close, scale),
+            }
+        } else {
+            BarAtoms { index, ts: bar.ts, open: 0, high: 0, low: 0, close: 0 }
+        };
+        let report = match report {
+            Some(r) => r,
+            None => {
+                self.scratch.fills.clear();
+                self.scratch.queued.clear();
+                &mut self.scratch
+            }
+        };
         let account = &mut self.account;
         // 1. Orders queued at the previous close fill at this open.
         if !account.pending.is_empty() {
@@ -201,10 +275,10 @@ impl<'p> Run<'p> {
             account.check_exits(&atoms, &mut report.fills);
         }
         // 5 (marked first: the kill switch reads it). Equity at this close.
-        let equity = account.equity(atoms.close);
-        let drawdown_ppb = self.tracker.mark(bar.ts, equity);
+        let equity = if busy { account.equity(atoms.close) } else { account.cash };
+        self.tracker.mark(bar.ts, equity);
         if let Some(limit) = self.plan.kill_switch_ppb {
-            if !account.killed && drawdown_ppb >= i128::from(limit) {
+            if !account.killed && self.tracker.drawdown_reaches(limit) {
                 account.queue_exit(ExitReason::KillSwitch, index);
                 account.killed = true;
             }
@@ -216,15 +290,16 @@ impl<'p> Run<'p> {
                 }
             }
         }
-        // 3-4. Nodes at this close; actions queue orders for the next open.
-        self.fired.clear();
-        self.evaluator.evaluate(self.plan, bar, &mut self.fired);
-        if index >= self.plan.warmup {
+        // 3-4. Nodes at this close (evaluated already); actions queue orders for the next open.
+        if index >= self.plan.warmup && self.evaluator.any_fired(row) {
+            self.fired.clear();
+            self.evaluator.fired_actions(row, &mut self.fired);
+            let close = if busy { atoms.close } else { to_atoms(bar.close, scale) };
             for &a in &self.fired {
                 let node = &self.plan.nodes[a];
                 let Kind::Action { kind, order, size } = node.kind else { continue };
                 let spec = ActionSpec { kind, order, size, risk: node.risk };
-                if account.queue_action(&spec, atoms.close, index, a) {
+                if account.queue_action(&spec, close, index, a) {
                     report.queued.push(a);
                 }
             }
@@ -260,9 +335,155 @@ pub struct Outcome {
 
 /// A whole backtest: compile once, run every bar.
 pub fn backtest(plan: &Plan, candles: &Candles<'_>, options: &RunOptions) -> Result<Outcome, FlowError> {
-    let mut run = Run::new(plan, options)?;
-    for i in 0..candles.len() {
-        run.step(&candles.bar(i), None);
+    let n = candles.len();
+    let mut run = Run::with_block(plan, options, BLOCK.min(n))?;
+    run.tracker.reserve(n);
+    let mut start = 0;
+    while start < n {
+        let end = (start + BLOCK).min(n);
+        let block = Candles {
+            timestamp: &candles.timestamp[start..end],
+            open: &candles.open[start..end],
+            high: &candles.high[start..end],
+            low: &candles.low[start..end],
+            close: &candles.close[start..end],
+            volume: &candles.volume[start..end],
+        };
+        run.evaluator.evaluate_block(plan, &block);
+        for j in 0..block.len() {
+            run.settle(&block.bar(j), j, None);
+        }
+        start = end;
     }
     Ok(run.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile_json;
+
+    /// Every kind of node: an interval trigger beside the candle trigger, MACD, Bollinger and ATR,
+    /// a cross with a wired `b`, threshold and boolean logic, limit and market orders both ways,
+    /// and every risk exit.
+    const FLOW: &str = r#"{"schemaVersion": 1,
+      "settings": {"exchange": "x", "symbol": "A/B", "timeframe": "1m", "initialCapital": 100000,
+                   "feeBps": 7, "slippageBps": 3, "direction": "both", "maxEntries": 2},
+      "nodes": [
+        {"id": "t", "type": "trigger.candle_close", "params": {}},
+        {"id": "every3", "type": "trigger.interval", "params": {"everyBars": 3}},
+        {"id": "macd", "type": "indicator.macd", "params": {"fast": 5, "slow": 13, "signal": 4}},
+        {"id": "bb", "type": "indicator.bollinger", "params": {"period": 10, "stdDev": 1.5}},
+        {"id": "atr", "type": "indicator.atr", "params": {"period": 7}},
+        {"id": "up", "type": "logic.cross", "params": {"direction": "above"}},
+        {"id": "down", "type": "logic.cross", "params": {"direction": "below"}},
+        {"id": "calm", "type": "logic.threshold", "params": {"upper": 2.5}},
+        {"id": "low", "type": "logic.compare", "params": {"op": "<"}},
+        {"id": "long", "type": "logic.and", "params": {}},
+        {"id": "short", "type": "logic.or", "params": {}},
+        {"id": "notcalm", "type": "logic.not", "params": {}},
+        {"id": "lowtick", "type": "logic.and", "params": {}},
+        {"id": "sl", "type": "risk.stop_loss", "params": {"pct": 0.03}},
+        {"id": "tp", "type": "risk.take_profit", "params": {"pct": 0.04}},
+        {"id": "trail", "type": "risk.trailing_stop", "params": {"pct": 0.02}},
+        {"id": "time", "type": "risk.time_limit", "params": {"bars": 40}},
+        {"id": "kill", "type": "risk.kill_switch", "params": {"maxDrawdownPct": 0.3}},
+        {"id": "buy", "type": "action.buy", "params": {"orderType": "limit", "limitOffsetBps": 10,
+          "size": {"mode": "pct_equity", "value": 0.4}}},
+        {"id": "sell", "type": "action.sell", "params": {"orderType": "market",
+          "size": {"mode": "risk", "value": 0.01}}},
+        {"id": "flat", "type": "action.close", "params": {"orderType": "market"}}
+      ],
+      "edges": [
+        {"id": "e1", "source": "t", "sourceHandle": "close", "target": "macd", "targetHandle": "source"},
+        {"id": "e2", "source": "t", "sourceHandle": "close", "target": "bb", "targetHandle": "source"},
+        {"id": "e3", "source": "t", "sourceHandle": "close", "target": "atr", "targetHandle": "source"},
+        {"id": "e4", "source": "macd", "sourceHandle": "macd", "target": "up", "targetHandle": "a"},
+        {"id": "e5", "source": "macd", "sourceHandle": "signal", "target": "up", "targetHandle": "b"},
+        {"id": "e6", "source": "t", "sourceHandle": "close", "target": "down", "targetHandle": "a"},
+        {"id": "e7", "source": "bb", "sourceHandle": "lower", "target": "down", "targetHandle": "b"},
+        {"id": "e8", "source": "atr", "sourceHandle": "value", "target": "calm", "targetHandle": "a"},
+        {"id": "e9", "source": "t", "sourceHandle": "close", "target": "low", "targetHandle": "a"},
+        {"id": "e10", "source": "bb", "sourceHandle": "middle", "target": "low", "targetHandle": "b"},
+        {"id": "e11", "source": "up", "sourceHandle": "out", "target": "long", "targetHandle": "a"},
+        {"id": "e12", "source": "calm", "sourceHandle": "out", "target": "long", "targetHandle": "b"},
+        {"id": "e13", "source": "down", "sourceHandle": "out", "target": "short", "targetHandle": "a"},
+        {"id": "e14", "source": "notcalm", "sourceHandle": "out", "target": "short", "targetHandle": "b"},
+        {"id": "e15", "source": "calm", "sourceHandle": "out", "target": "notcalm", "targetHandle": "a"},
+        {"id": "e16", "source": "long", "sourceHandle": "out", "target": "buy", "targetHandle": "when"},
+        {"id": "e17", "source": "short", "sourceHandle": "out", "target": "sell", "targetHandle": "when"},
+        {"id": "e18", "source": "low", "sourceHandle": "out", "target": "lowtick", "targetHandle": "a"},
+        {"id": "e19", "source": "every3", "sourceHandle": "tick", "target": "lowtick", "targetHandle": "b"},
+        {"id": "e20", "source": "lowtick", "sourceHandle": "out", "target": "flat", "targetHandle": "when"},
+        {"id": "r1", "source": "sl", "sourceHandle": "out", "target": "sell", "targetHandle": "risk"},
+        {"id": "r2", "source": "tp", "sourceHandle": "out", "target": "buy", "targetHandle": "risk"},
+        {"id": "r3", "source": "trail", "sourceHandle": "out", "target": "buy", "targetHandle": "risk"},
+        {"id": "r4", "source": "time", "sourceHandle": "out", "target": "sell", "targetHandle": "risk"},
+        {"id": "r5", "source": "kill", "sourceHandle": "out", "target": "buy", "targetHandle": "risk"}
+      ]}"#;
+
+    struct Series {
+        ts: Vec<i64>,
+        open: Vec<f64>,
+        high: Vec<f64>,
+        low: Vec<f64>,
+        close: Vec<f64>,
+        volume: Vec<f64>,
+    }
+
+    /// A seeded walk (an LCG: no dependency) with a gap now and then.
+    fn series(bars: usize, seed: u64) -> Series {
+        let mut state = seed;
+        let mut unit = move || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut s = Series { ts: vec![], open: vec![], high: vec![], low: vec![], close: vec![], volume: vec![] };
+        let mut price = 100.0;
+        for i in 0..bars {
+            let open = if unit() < 0.01 { price * (0.97 + 0.06 * unit()) } else { price };
+            let close = open * (1.0 + 0.012 * (unit() - 0.5));
+            s.ts.push(1_700_000_000_000 + 60_000 * i as i64);
+            s.open.push(open);
+            s.close.push(close);
+            s.high.push(open.max(close) * (1.0 + 0.004 * unit()));
+            s.low.push(open.min(close) * (1.0 - 0.004 * unit()));
+            s.volume.push(1.0 + unit());
+            price = close;
+        }
+        s
+    }
+
+    #[test]
+    fn blocks_and_single_steps_give_the_same_run() {
+        let plan = compile_json(FLOW).expect("the flow compiles");
+        for (bars, seed) in [(3_000, 1), (1_024, 2), (1_025, 3), (7, 4), (0, 5)] {
+            let s = series(bars, seed);
+            let candles = Candles {
+                timestamp: &s.ts,
+                open: &s.open,
+                high: &s.high,
+                low: &s.low,
+                close: &s.close,
+                volume: &s.volume,
+            };
+            candles.check().expect("valid candles");
+            let options = RunOptions::default();
+            let blocks = backtest(&plan, &candles, &options).expect("runs");
+            let mut run = Run::new(&plan, &options).expect("runs");
+            for i in 0..candles.len() {
+                run.step(&candles.bar(i), None);
+            }
+            let steps = run.finish();
+            assert_eq!(blocks.trades, steps.trades, "{bars} bars");
+            assert_eq!(blocks.metrics, steps.metrics, "{bars} bars");
+            assert_eq!(blocks.equity, steps.equity, "{bars} bars");
+            assert_eq!(blocks.daily, steps.daily, "{bars} bars");
+            if bars == 3_000 {
+                let reasons: std::collections::BTreeSet<&str> = blocks.trades.iter().map(|t| t.reason.name()).collect();
+                assert!(blocks.trades.len() > 20, "{} trades", blocks.trades.len());
+                assert!(reasons.len() >= 3, "exits seen: {reasons:?}");
+            }
+        }
+    }
 }

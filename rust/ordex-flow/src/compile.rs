@@ -332,13 +332,24 @@ fn topological_order(nodes: &[RawNode], edges: &[RawEdge]) -> Result<Vec<usize>,
         }
     }
     if order.len() < nodes.len() {
-        let stuck = nodes
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| indegree[*i] > 0)
-            .map(|(_, n)| n.id.as_str())
-            .min()
-            .unwrap_or_default();
+        // Left unordered: the cycles and everything downstream of them. Peel off, in reverse,
+        // the nodes that feed nothing still left: the rest lie on a cycle (or between two).
+        let left: Vec<bool> = indegree.iter().map(|&d| d > 0).collect();
+        let mut outdegree: Vec<usize> =
+            (0..nodes.len()).map(|i| if left[i] { out[i].iter().filter(|&&t| left[t]).count() } else { 0 }).collect();
+        let mut gone = vec![false; nodes.len()];
+        let mut sinks: Vec<usize> = (0..nodes.len()).filter(|&i| left[i] && outdegree[i] == 0).collect();
+        while let Some(i) = sinks.pop() {
+            gone[i] = true;
+            for e in edges.iter().filter(|e| e.target == i && left[e.source]) {
+                outdegree[e.source] -= 1;
+                if outdegree[e.source] == 0 {
+                    sinks.push(e.source);
+                }
+            }
+        }
+        let stuck =
+            (0..nodes.len()).filter(|&i| left[i] && !gone[i]).map(|i| nodes[i].id.as_str()).min().unwrap_or_default();
         return Err(FlowError::node(stuck, "cycle", "is part of a cycle: a flow must be a DAG"));
     }
     Ok(order)

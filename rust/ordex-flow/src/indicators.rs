@@ -1,13 +1,11 @@
 //! Streaming indicators, one value in per bar, with TA-Lib's definitions and its order of floating
 //! point operations (so values agree with TA-Lib to the last few ulps): SMA by a running total, EMA
 //! seeded with the SMA of its first `period` values, RSI and ATR with Wilder's smoothing, MACD whose
-//! fast EMA starts where the slow one does, Bollinger bands from running sums of x and x².
-//! A NaN input (an upstream indicator still warming up) is not consumed and gives NaN.
+//! fast EMA starts where the slow one does, Bollinger bands whose deviation is summed about the
+//! window's mean (TA-Lib 0.8's precision: running sums of x² lose digits on small periods and
+//! cheap coins). A NaN input (an upstream indicator still warming up) is not consumed and gives NaN.
 
 use crate::catalog::Kind;
-
-/// TA-Lib's TA_IS_ZERO and TA_IS_ZERO_OR_NEG thresholds.
-const TA_EPSILON: f64 = 0.000_000_01;
 
 #[derive(Debug, Clone)]
 struct Window {
@@ -109,11 +107,13 @@ impl Rsi {
         Rsi { period, seen: 0, prev_value: 0.0, gain: 0.0, loss: 0.0 }
     }
     fn value(&self) -> f64 {
+        // A sum of non-negative averages is zero only when no price has moved since the seed; a
+        // fixed band here would zero the RSI of a coin quoted below it.
         let total = self.gain + self.loss;
-        if -TA_EPSILON < total && total < TA_EPSILON {
-            0.0
-        } else {
+        if total > 0.0 {
             100.0 * (self.gain / total)
+        } else {
+            0.0
         }
     }
     pub fn update(&mut self, x: f64) -> f64 {
@@ -203,33 +203,35 @@ pub struct Bollinger {
     k: f64,
     window: Window,
     total: f64,
-    total2: f64,
+    /// Bars in a row equal to the one before: a window of equal closes has exactly no width.
+    unchanged: usize,
+    last: f64,
 }
 
 impl Bollinger {
     pub fn new(period: usize, k: f64) -> Self {
-        Bollinger { period, k, window: Window::new(period), total: 0.0, total2: 0.0 }
+        Bollinger { period, k, window: Window::new(period), total: 0.0, unchanged: 0, last: f64::NAN }
     }
     /// (upper, middle, lower)
     pub fn update(&mut self, x: f64) -> [f64; 3] {
         if x.is_nan() {
             return [f64::NAN; 3];
         }
+        self.unchanged = if x == self.last { self.unchanged + 1 } else { 0 };
+        self.last = x;
         self.window.push(x);
         self.total += x;
-        self.total2 += x * x;
         if !self.window.full() {
             return [f64::NAN; 3];
         }
         let p = self.period as f64;
         let middle = self.total / p;
-        let mut variance = self.total2 / p;
-        let old = self.window.oldest();
-        self.total -= old;
-        self.total2 -= old * old;
-        variance -= middle * middle;
-        let sd = if variance < TA_EPSILON { 0.0 } else { variance.sqrt() };
-        let band = sd * self.k;
+        self.total -= self.window.oldest();
+        if self.unchanged + 1 >= self.period {
+            return [middle, middle, middle];
+        }
+        let squares: f64 = self.window.values.iter().map(|v| (v - middle) * (v - middle)).sum();
+        let band = (squares / p).sqrt() * self.k;
         [middle + band, middle, middle - band]
     }
 }
@@ -304,15 +306,31 @@ impl Indicator {
         })
     }
 
-    /// Feeds one bar; writes the outputs (in port order) into `out`.
-    pub fn update(&mut self, x: f64, bar: &crate::Bar, out: &mut [f64]) {
+    /// Feeds a block of bars: `x` the source, `high`, `low` and `close` the bars' (ATR reads
+    /// them); writes each output port's column (in port order) into `out`.
+    pub fn update_block(&mut self, x: &[f64], high: &[f64], low: &[f64], close: &[f64], out: &mut [Vec<f64>]) {
+        let n = x.len();
         match self {
-            Indicator::Sma(s) => out[0] = s.update(x),
-            Indicator::Ema(s) => out[0] = s.update(x),
-            Indicator::Rsi(s) => out[0] = s.update(x),
-            Indicator::Atr(s) => out[0] = s.update(bar.high, bar.low, bar.close),
-            Indicator::Macd(s) => out[..3].copy_from_slice(&s.update(x)),
-            Indicator::Bollinger(s) => out[..3].copy_from_slice(&s.update(x)),
+            Indicator::Sma(s) => out[0][..n].iter_mut().zip(x).for_each(|(o, &v)| *o = s.update(v)),
+            Indicator::Ema(s) => out[0][..n].iter_mut().zip(x).for_each(|(o, &v)| *o = s.update(v)),
+            Indicator::Rsi(s) => out[0][..n].iter_mut().zip(x).for_each(|(o, &v)| *o = s.update(v)),
+            Indicator::Atr(s) => {
+                for (j, o) in out[0][..n].iter_mut().enumerate() {
+                    *o = s.update(high[j], low[j], close[j]);
+                }
+            }
+            Indicator::Macd(s) => {
+                for (j, &v) in x.iter().enumerate() {
+                    let [a, b, c] = s.update(v);
+                    (out[0][j], out[1][j], out[2][j]) = (a, b, c);
+                }
+            }
+            Indicator::Bollinger(s) => {
+                for (j, &v) in x.iter().enumerate() {
+                    let [a, b, c] = s.update(v);
+                    (out[0][j], out[1][j], out[2][j]) = (a, b, c);
+                }
+            }
         }
     }
 }

@@ -48,14 +48,8 @@ pub fn indicator(
     let mut state = indicators::Indicator::for_kind(&kind)
         .ok_or_else(|| FlowError::node("indicator", "unknown_type", format!("'{type_name}' is not an indicator")))?;
     let ports = kind.outputs();
-    let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(candles.len()); ports.len()];
-    let mut out = [0.0f64; 3];
-    for i in 0..candles.len() {
-        let bar = candles.bar(i);
-        state.update(bar.close, &bar, &mut out[..ports.len()]);
-        for (c, v) in columns.iter_mut().zip(out) {
-            c.push(v);
-        }
-    }
+    let n = candles.len();
+    let mut columns: Vec<Vec<f64>> = vec![vec![0.0; n]; ports.len()];
+    state.update_block(&candles.close[..n], &candles.high[..n], &candles.low[..n], &candles.close[..n], &mut columns);
     Ok(ports.iter().map(|(name, _)| *name).zip(columns).collect())
 }

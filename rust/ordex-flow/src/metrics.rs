@@ -2,9 +2,9 @@
 //! and dashboards. Drawdowns are tracked in integer atoms; ratios are reported as floats.
 
 use crate::account::Account;
+use crate::money::{atoms_to_f64, ratio_gt};
 
 const DAY_MS: i64 = 86_400_000;
-const PPB: i128 = 1_000_000_000;
 
 #[derive(Debug, Clone)]
 pub struct EquityTracker {
@@ -18,6 +18,7 @@ pub struct EquityTracker {
     keep: bool,
     pub equity: Vec<f64>,
     pub daily: Vec<(i64, f64)>,
+    /// The UTC day of the last mark: [start, start + DAY_MS).
     day: Option<i64>,
     bars: usize,
 }
@@ -39,10 +40,40 @@ impl EquityTracker {
         }
     }
 
-    /// Marks a bar's closing equity; returns the drawdown from the running peak in parts per
-    /// billion of that peak.
-    pub fn mark(&mut self, ts: i64, equity: i128) -> i128 {
+    /// Room for `bars` marks of the curve.
+    pub fn reserve(&mut self, bars: usize) {
+        if self.keep {
+            self.equity.reserve(bars);
+        }
+    }
+
+    /// Marks a bar's closing equity.
+    #[inline]
+    pub fn mark(&mut self, ts: i64, equity: i128) {
         self.bars += 1;
+        // Unchanged equity (a flat account) moves no peak and no drawdown.
+        if equity != self.last || self.bars == 1 {
+            self.track(equity);
+        }
+        let as_float = atoms_to_f64(equity, self.scale);
+        if self.keep {
+            self.equity.push(as_float);
+        }
+        match self.day {
+            Some(d) if ts >= d && ts - d < DAY_MS => {
+                if let Some(last) = self.daily.last_mut() {
+                    last.1 = as_float;
+                }
+            }
+            _ => {
+                let day = ts.div_euclid(DAY_MS) * DAY_MS;
+                self.day = Some(day);
+                self.daily.push((day, as_float));
+            }
+        }
+    }
+
+    fn track(&mut self, equity: i128) {
         self.last = equity;
         if equity > self.peak {
             self.peak = equity;
@@ -52,30 +83,16 @@ impl EquityTracker {
             self.max_drawdown = fall;
         }
         let (f, p) = self.max_drawdown_ratio;
-        if self.peak > 0 && fall * p > f * self.peak {
+        if fall > 0 && self.peak > 0 && ratio_gt(fall, self.peak, f, p) {
             self.max_drawdown_ratio = (fall, self.peak);
         }
-        let as_float = equity as f64 / self.scale;
-        if self.keep {
-            self.equity.push(as_float);
-        }
-        let day = ts.div_euclid(DAY_MS) * DAY_MS;
-        match self.day {
-            Some(d) if d == day => {
-                if let Some(last) = self.daily.last_mut() {
-                    last.1 = as_float;
-                }
-            }
-            _ => {
-                self.day = Some(day);
-                self.daily.push((day, as_float));
-            }
-        }
-        if self.peak > 0 {
-            fall * PPB / self.peak
-        } else {
-            0
-        }
+    }
+
+    /// Whether the fall from the running peak to the last mark is at least `ppb` parts per billion
+    /// of that peak (compared by multiplication: no rounding at the threshold).
+    #[inline]
+    pub fn drawdown_reaches(&self, ppb: i64) -> bool {
+        self.peak > 0 && (self.peak - self.last) * i128::from(crate::catalog::PPB) >= i128::from(ppb) * self.peak
     }
 
     pub fn metrics(&self, account: &Account) -> Metrics {

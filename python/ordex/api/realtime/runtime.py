@@ -184,7 +184,7 @@ class RealtimeRuntime:
                 delay = min(delay * 2, 10.0)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]
 
     # ----- shutdown ---------------------------------------------------------------------------
 

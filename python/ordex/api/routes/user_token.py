@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from ordex.api.deps import CurrentUser, DbConn
-from ordex.api.schemas import API_ERRORS, ApiToken, ApiTokenStatus, Message, iso_millis
+from ordex.api.schemas import API_ERRORS, ApiToken, ApiTokenStatus, Message
 from ordex.services import tokens as tokens_service
+from ordex.timestamps import iso_millis
 
 router = APIRouter(prefix="/api/user", tags=["api tokens"], responses=API_ERRORS)
 
