@@ -3,7 +3,8 @@
 Each suite runs in its own process (no suite's memory or threads skew another), prints its own
 table with ratios against its peers and targets, and writes JSON into one results folder.
 
-    python -m benchmarks [--quick] [--only engine,python,exchange,realtime,backtest] [--out DIR]
+    python -m benchmarks [--quick] [--only engine,python,exchange,realtime,backtest,decisions,
+                          sessions] [--out DIR]
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ SUITES = (
     Suite("exchange", "HTTP intake vs pgbench, fill latency, intake stream, matcher vs relay"),
     Suite("realtime", "Socket.IO and WebSocket fan-out and trade-to-client latency"),
     Suite("backtest", "Flow backtests and sweeps vs vectorbt and backtesting.py, scaling"),
+    Suite("decisions", "/similar over 100,000 decisions: HNSW vs an exact scan, recall"),
+    Suite("sessions", "Paper-venue POST /api/v1/orders next to the root POST /orders"),
 )
 
 

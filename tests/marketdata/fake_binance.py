@@ -2,9 +2,11 @@
 
 Public: exchangeInfo (spot, USD-M, COIN-M), 24h ticker, depth, aggTrades, klines (paged by
 `startTime`/`limit` like Binance, over a deterministic price path). Private (signed
-with HMAC-SHA256 over the query string, API key in `X-MBX-APIKEY`, as Binance checks them):
-account, capital config, margin pairs. Knobs make it slow, down, rate-limiting or refusing keys,
-so the error paths run through ccxt's own error handling.
+with HMAC-SHA256 over the query string followed by the request body, API key in `X-MBX-APIKEY`, as
+Binance checks them): account, capital config, margin pairs, and spot trading: new order (matched
+against the depth the public endpoint shows; FULL responses carry the fills), cancel, query order
+and my trades. Knobs make it slow, down, rate-limiting or refusing keys, so the error paths run
+through ccxt's own error handling; `fill_order` lets a test fill a resting order later.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import hmac
 import math
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
@@ -24,6 +28,12 @@ SECRET = "fake-binance-secret"
 RESTRICTED_KEY = "fake-binance-restricted-key"
 
 SYMBOLS = {"BTCUSDT": ("BTC", "USDT"), "ETHUSDT": ("ETH", "USDT")}
+DEPTH_LEVELS = 20
+BID_QTY = Decimal("0.5")
+ASK_QTY = Decimal("0.75")
+COMMISSION_RATE = Decimal("0.001")  # Binance's default spot rate, charged in the quote asset here
+STOP_LIMIT_TYPES = ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
+ORDER_TYPES = ("LIMIT", "MARKET", *STOP_LIMIT_TYPES)
 
 
 def _symbol_info(symbol: str, base: str, quote: str) -> dict[str, Any]:
@@ -124,6 +134,13 @@ class FakeBinance:
     klines_max_limit: int = 1000
     klines_listed_at: int = 0  # no candle opens before this (ms)
     klines_gaps: set[int] = field(default_factory=set)  # open times (ms) without a candle
+    # Spot trading: orders by id, trades of the account, every signed request as received.
+    orders: dict[int, FakeOrder] = field(default_factory=dict)
+    my_trades: list[dict[str, Any]] = field(default_factory=list)
+    signed_requests: list[SignedRequest] = field(default_factory=list)
+    next_order_id: int = 5_000
+    next_trade_id: int = 90_000
+    new_order_answer_delay: float = 0.0  # the order is taken, its answer comes this much later
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
@@ -139,6 +156,10 @@ class FakeBinance:
         get("/sapi/v1/capital/config/getall", self.capital_config)
         get("/sapi/v1/margin/allPairs", self.signed_empty_list)
         get("/sapi/v1/margin/isolated/allPairs", self.signed_empty_list)
+        app.router.add_post("/api/v3/order", self.new_order)
+        app.router.add_delete("/api/v3/order", self.cancel_order)
+        get("/api/v3/order", self.query_order)
+        get("/api/v3/myTrades", self.account_trades)
         get("/ws/{stream_id}", self.market_stream)
         return app
 
@@ -210,10 +231,22 @@ class FakeBinance:
     async def depth(self, request: web.Request) -> web.Response:
         if self._symbol(request) is None:
             return await self._bad_symbol()
-        limit = int(request.query.get("limit", "100"))
-        bids = [[f"{self.last_price - 1 - i:.2f}", "0.5"] for i in range(min(limit, 20))]
-        asks = [[f"{self.last_price + 1 + i:.2f}", "0.75"] for i in range(min(limit, 20))]
-        return web.json_response({"lastUpdateId": 77, "bids": bids, "asks": asks})
+        limit = min(int(request.query.get("limit", "100")), DEPTH_LEVELS)
+        bids, asks = self.book()
+        return web.json_response(
+            {
+                "lastUpdateId": 77,
+                "bids": [[f"{p:.2f}", str(q)] for p, q in bids[:limit]],
+                "asks": [[f"{p:.2f}", str(q)] for p, q in asks[:limit]],
+            }
+        )
+
+    def book(self) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+        """The levels `depth` shows, best first: bids one apart under `last_price`, asks over it."""
+        last = Decimal(f"{self.last_price:.2f}")
+        bids = [(last - 1 - i, BID_QTY) for i in range(DEPTH_LEVELS)]
+        asks = [(last + 1 + i, ASK_QTY) for i in range(DEPTH_LEVELS)]
+        return bids, asks
 
     async def agg_trades(self, request: web.Request) -> web.Response:
         if self._symbol(request) is None:
@@ -282,7 +315,9 @@ class FakeBinance:
             open_time += interval
         return web.json_response(rows)
 
-    def _check_signature(self, request: web.Request) -> web.Response | None:
+    async def _check_signature(self, request: web.Request) -> web.Response | None:
+        """Binance's check: the API key, then HMAC-SHA256 of the query string followed by the body
+        (`totalParams`), without the trailing `signature`, then the timestamp."""
         api_key = request.headers.get("X-MBX-APIKEY")
         if api_key == RESTRICTED_KEY:
             return web.json_response(
@@ -294,21 +329,26 @@ class FakeBinance:
                 {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."},
                 status=401,
             )
-        query = request.query_string
-        payload, _, signature = query.rpartition("&signature=")
+        body = (await request.text()) if request.can_read_body else ""
+        total = request.query_string + body
+        payload, _, signature = total.rpartition("&signature=")
         expected = hmac.new(SECRET.encode(), payload.encode(), hashlib.sha256).hexdigest()
         if not payload or not hmac.compare_digest(signature, expected):
             return web.json_response(
                 {"code": -1022, "msg": "Signature for this request is not valid."}, status=400
             )
-        if "timestamp" not in request.query:
+        params = dict(parse_qsl(payload, keep_blank_values=True))
+        if "timestamp" not in params:
             return web.json_response(
                 {"code": -1102, "msg": "Mandatory parameter 'timestamp' was not sent."}, status=400
             )
+        self.signed_requests.append(
+            SignedRequest(request.method, request.path, params, payload, signature)
+        )
         return None
 
     async def account(self, request: web.Request) -> web.Response:
-        refused = self._check_signature(request)
+        refused = await self._check_signature(request)
         if refused is not None:
             return refused
         return web.json_response(
@@ -329,12 +369,149 @@ class FakeBinance:
         )
 
     async def capital_config(self, request: web.Request) -> web.Response:
-        refused = self._check_signature(request)
+        refused = await self._check_signature(request)
         return refused if refused is not None else web.json_response([])
 
     async def signed_empty_list(self, request: web.Request) -> web.Response:
-        refused = self._check_signature(request)
+        refused = await self._check_signature(request)
         return refused if refused is not None else web.json_response([])
+
+    # --- spot trading -------------------------------------------------------------------------
+
+    def _params(self) -> dict[str, str]:
+        return self.signed_requests[-1].params
+
+    async def new_order(self, request: web.Request) -> web.Response:
+        refused = await self._check_signature(request)
+        if refused is not None:
+            return refused
+        params = self._params()
+        symbol = params.get("symbol", "")
+        if symbol not in SYMBOLS:
+            return await self._bad_symbol()
+        kind, side = params.get("type", ""), params.get("side", "")
+        if kind not in ORDER_TYPES or side not in ("BUY", "SELL"):
+            return _refusal(-1116, "Invalid orderType.")
+        try:
+            quantity = Decimal(params["quantity"])
+            price = None if kind == "MARKET" else Decimal(params["price"])
+            stop_price = Decimal(params["stopPrice"]) if kind in STOP_LIMIT_TYPES else None
+        except (KeyError, ArithmeticError):
+            return _refusal(-1102, "Mandatory parameter was not sent or is malformed.")
+        if kind != "MARKET" and params.get("timeInForce") not in ("GTC", "IOC", "FOK"):
+            return _refusal(-1102, "Mandatory parameter 'timeInForce' was not sent.")
+        self.next_order_id += 1
+        now = int(time.time() * 1000)
+        order = FakeOrder(
+            order_id=self.next_order_id,
+            client_order_id=params.get("newClientOrderId") or f"fake-{self.next_order_id}",
+            symbol=symbol,
+            side=side,
+            type=kind,
+            time_in_force=params.get("timeInForce", "GTC"),
+            price=price,
+            stop_price=stop_price,
+            quantity=quantity,
+            time=now,
+        )
+        self.orders[order.order_id] = order
+        bids, asks = self.book()
+        # Stop-limit orders wait for their trigger (a test fills them with `fill_order`).
+        levels = [] if stop_price is not None else asks if side == "BUY" else bids
+        for level_price, level_qty in levels:
+            remaining = order.quantity - order.executed
+            crosses = price is None or (
+                level_price <= price if side == "BUY" else level_price >= price
+            )
+            if remaining <= 0 or not crosses:
+                break
+            self.fill_order(order.order_id, min(remaining, level_qty), level_price, maker=False)
+        if order.status in ("NEW", "PARTIALLY_FILLED") and (
+            kind == "MARKET" or order.time_in_force in ("IOC", "FOK")
+        ):
+            order.status = "EXPIRED"
+        body = order.json()
+        if params.get("newOrderRespType", "FULL") == "FULL":
+            body["fills"] = [
+                {
+                    "price": t["price"],
+                    "qty": t["qty"],
+                    "commission": t["commission"],
+                    "commissionAsset": t["commissionAsset"],
+                    "tradeId": t["id"],
+                }
+                for t in self.my_trades
+                if t["orderId"] == order.order_id
+            ]
+        if self.new_order_answer_delay:
+            await asyncio.sleep(self.new_order_answer_delay)
+        return web.json_response(body)
+
+    def fill_order(
+        self, order_id: int, quantity: Decimal, price: Decimal, *, maker: bool = True
+    ) -> dict[str, Any]:
+        """Fills part of an order (a resting one as maker, as if the market traded through it)."""
+        order = self.orders[order_id]
+        quote = quantity * price
+        self.next_trade_id += 1
+        now = int(time.time() * 1000)
+        trade: dict[str, Any] = {
+            "symbol": order.symbol,
+            "id": self.next_trade_id,
+            "orderId": order.order_id,
+            "orderListId": -1,
+            "price": str(price),
+            "qty": str(quantity),
+            "quoteQty": str(quote),
+            "commission": str(quote * COMMISSION_RATE),
+            "commissionAsset": SYMBOLS[order.symbol][1],
+            "time": now,
+            "isBuyer": order.side == "BUY",
+            "isMaker": maker,
+            "isBestMatch": True,
+        }
+        self.my_trades.append(trade)
+        order.executed += quantity
+        order.quote += quote
+        order.status = "FILLED" if order.executed >= order.quantity else "PARTIALLY_FILLED"
+        order.update_time = now
+        return trade
+
+    def _find_order(self, params: dict[str, str]) -> FakeOrder | None:
+        if "orderId" in params:
+            return self.orders.get(int(params["orderId"]))
+        wanted = params.get("origClientOrderId")
+        return next((o for o in self.orders.values() if o.client_order_id == wanted), None)
+
+    async def cancel_order(self, request: web.Request) -> web.Response:
+        refused = await self._check_signature(request)
+        if refused is not None:
+            return refused
+        order = self._find_order(self._params())
+        if order is None or order.status not in ("NEW", "PARTIALLY_FILLED"):
+            return _refusal(-2011, "Unknown order sent.")
+        order.status = "CANCELED"
+        order.update_time = int(time.time() * 1000)
+        return web.json_response(order.json())
+
+    async def query_order(self, request: web.Request) -> web.Response:
+        refused = await self._check_signature(request)
+        if refused is not None:
+            return refused
+        order = self._find_order(self._params())
+        if order is None:
+            return _refusal(-2013, "Order does not exist.")
+        return web.json_response(order.json())
+
+    async def account_trades(self, request: web.Request) -> web.Response:
+        refused = await self._check_signature(request)
+        if refused is not None:
+            return refused
+        params = self._params()
+        trades = [t for t in self.my_trades if t["symbol"] == params.get("symbol")]
+        if "orderId" in params:
+            trades = [t for t in trades if t["orderId"] == int(params["orderId"])]
+        return web.json_response(trades)
 
     async def market_stream(self, request: web.Request) -> web.WebSocketResponse:
         """Binance's market streams: `SUBSCRIBE` to `{symbol}@trade`, then a trade event per
@@ -381,6 +558,65 @@ class FakeBinance:
             pusher.cancel()
             self.stream_connections -= 1
         return socket
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """A private request whose signature checked out: what ccxt sent, as Binance reads it."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    payload: str
+    signature: str
+
+
+@dataclass
+class FakeOrder:
+    order_id: int
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    time_in_force: str
+    price: Decimal | None
+    stop_price: Decimal | None
+    quantity: Decimal
+    time: int
+    executed: Decimal = Decimal(0)
+    quote: Decimal = Decimal(0)
+    status: str = "NEW"
+    update_time: int = 0
+
+    def json(self) -> dict[str, Any]:
+        """Binance's order object (query order, cancel order and the RESULT part of new order)."""
+        return {
+            "symbol": self.symbol,
+            "orderId": self.order_id,
+            "orderListId": -1,
+            "clientOrderId": self.client_order_id,
+            "transactTime": self.update_time or self.time,
+            "price": str(self.price or Decimal(0)),
+            "origQty": str(self.quantity),
+            "executedQty": str(self.executed),
+            "cummulativeQuoteQty": str(self.quote),
+            "status": self.status,
+            "timeInForce": self.time_in_force,
+            "type": self.type,
+            "side": self.side,
+            "stopPrice": str(self.stop_price or Decimal(0)),
+            "icebergQty": "0.00000000",
+            "time": self.time,
+            "updateTime": self.update_time or self.time,
+            "workingTime": self.time,
+            "isWorking": True,
+            "origQuoteOrderQty": "0.00000000",
+            "selfTradePreventionMode": "NONE",
+        }
+
+
+def _refusal(code: int, message: str) -> web.Response:
+    return web.json_response({"code": code, "msg": message}, status=400)
 
 
 async def start_fake_binance() -> tuple[FakeBinance, web.AppRunner]:

@@ -85,6 +85,23 @@ async def test_capabilities_come_from_exchange_has(md: MarketDataClient) -> None
     assert "1m" in caps["timeframes"] and "1d" in caps["timeframes"]
 
 
+async def test_capabilities_answer_without_the_network(
+    md: MarketDataClient, fake_binance: FakeBinance
+) -> None:
+    """ccxt declares `has` on the class: no markets to load, so an exchange nobody can reach
+    (kraken, with no network here) answers too, and binance's server is not asked."""
+    before = len(fake_binance.requests)
+    caps = data(
+        await md.post(
+            "/api/exchange/capabilities",
+            {"config": {"exchangeId": "kraken", "marketType": "spot", "ccxtType": "regular"}},
+        )
+    )
+    assert caps["exchangeId"] == "kraken" and caps["has"]["fetchOHLCV"] is True
+    data(await md.post("/api/exchange/capabilities", {"config": BINANCE}))
+    assert len(fake_binance.requests) == before
+
+
 async def test_fetch_balance_signs_with_the_users_stored_keys(
     md: MarketDataClient, fake_binance: FakeBinance
 ) -> None:

@@ -131,9 +131,10 @@ class Settlement:
         elif kind == "triggered":
             order.status = "OPEN"
         elif kind == "rejected":
-            order.status = "REJECTED"
-            order.reject_reason = event.get("reason")
-            self._release_all(order)
+            if order.status == "PENDING":
+                order.status = "REJECTED"
+                order.reject_reason = event.get("reason")
+                self._release_all(order)
         elif kind == "cancelled":
             order.status = "CANCELLED"
             order.cancel_reason = event.get("reason")

@@ -213,6 +213,33 @@ def test_rows_finer_than_the_market_units_are_kept_exactly() -> None:
     assert D(batch.amount_text("USDC", batch.balances[(2, "USDC")][1])) == D("-100.123456789")
 
 
+@pytest.mark.parametrize("status", ["CANCELLED", "FILLED", "OPEN"])
+def test_a_refused_cancel_leaves_the_order_and_its_hold(status: str) -> None:
+    """A second cancel (or one racing a fill) is refused by the engine with ORDER_NOT_FOUND: the
+    order keeps its status and its hold is not released again."""
+    market = _market("BTC-USDC", "SPOT", "0.01")
+    released = "0" if status == "OPEN" else "100"
+    row = (5, 2, "BUY", "LIMIT", "1", "1" if status == "FILLED" else "0", None, status, "USDC",
+           "100", released, None, None)  # fmt: skip
+    batch = Settlement.load(market, [row])
+    batch.apply({"seq": 1, "type": "rejected", "order_id": 5, "account": 2,
+                 "reason": "ORDER_NOT_FOUND"})  # fmt: skip
+    order = batch.orders[5]
+    assert order.status == status and order.reject_reason is None
+    assert (2, "USDC") not in batch.balances or batch.balances[(2, "USDC")][1] == 0
+
+
+def test_a_rejected_new_order_releases_its_hold() -> None:
+    market = _market("BTC-USDC", "SPOT", "0.01")
+    row = (5, 2, "BUY", "LIMIT", "1", "0", None, "PENDING", "USDC", "100", "0", None, None)
+    batch = Settlement.load(market, [row])
+    batch.apply({"seq": 1, "type": "rejected", "order_id": 5, "account": 2,
+                 "reason": "POST_ONLY_WOULD_TAKE"})  # fmt: skip
+    order = batch.orders[5]
+    assert (order.status, order.reject_reason) == ("REJECTED", "POST_ONLY_WOULD_TAKE")
+    assert D(batch.amount_text("USDC", batch.balances[(2, "USDC")][1])) == D("-100")
+
+
 def test_an_amend_to_no_open_quantity_leaves_the_filled_quantity() -> None:
     market = _market("BTC-USDC", "SPOT", "0.01")
     row = (5, 2, "BUY", "LIMIT", "1.5", "0.5", "100", "PARTIALLY_FILLED", "USDC", "150.075",

@@ -29,8 +29,11 @@ from ordex.api.realtime.runtime import RealtimeRuntime
 from ordex.api.routes import (
     accounts,
     admin,
+    agents,
     auth,
+    automation_config,
     dashboards,
+    decisions,
     engine,
     exchange,
     exchange_keys,
@@ -38,11 +41,15 @@ from ordex.api.routes import (
     flows,
     groups,
     health,
+    manual_orders,
     market_data,
+    positions,
     providers,
     proxy,
     root_auth,
+    session_orders,
     settings,
+    trade,
     user_token,
     widget_settings,
     widgets,
@@ -65,6 +72,10 @@ PROTECTED: tuple[APIRouter, ...] = (
     admin.router,
     user_token.router,
     exchange.router,
+    manual_orders.router,
+    session_orders.router,  # early: agents place orders at a high rate
+    trade.router,
+    positions.router,
     dashboards.router,
     widgets.router,
     groups.router,
@@ -78,6 +89,9 @@ PROTECTED: tuple[APIRouter, ...] = (
     market_data.router,
     engine.router,
     proxy.router,
+    agents.router,
+    decisions.router,
+    automation_config.router,
 )
 
 

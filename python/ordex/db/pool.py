@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+from pgvector.asyncpg import register_vector
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -10,6 +11,16 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     a round trip on every release, for state ordex never leaves on a pooled connection (its
     advisory locks are transaction-scoped, it sets no session settings, and the outbox listener
     unlistens before its release). asyncpg still rolls back a transaction left open."""
+
+
+async def _register_codecs(conn: asyncpg.Connection) -> None:
+    """pgvector's `vector` as binary in and out (lists in, `pgvector.Vector` out). A database
+    without the extension yet (before its migration) has no such type: nothing to register."""
+    try:
+        await register_vector(conn)
+    except ValueError as exc:
+        if not str(exc).startswith("unknown type"):
+            raise
 
 
 async def create_pool(
@@ -23,6 +34,7 @@ async def create_pool(
         command_timeout=30,
         server_settings={"application_name": application_name, "timezone": "UTC"},
         reset=_keep_session,
+        init=_register_codecs,
     )
     return pool
 

@@ -215,6 +215,15 @@ class CcxtExchanges:
                 cached.markets_loaded_at = time.monotonic()
         return cached.exchange
 
+    async def describe(self, config: ExchangeConfig) -> dict[str, Any]:
+        """What the exchange's ccxt class declares (`has`, timeframes, rate limit): no network
+        call, so it answers offline and at once, unlike an instance with its markets loaded."""
+        exchange = self._create(config, None)
+        try:
+            return capabilities_of(exchange, config)
+        finally:
+            await _close_quietly(exchange)
+
     def _evict(self) -> list[CachedExchange]:
         evicted: list[CachedExchange] = []
         while len(self._instances) > self._max_instances:
@@ -339,8 +348,7 @@ class MarketDataService:
     async def capabilities(self, caller: Caller, config: ExchangeConfig) -> dict[str, Any]:
         if config.is_ordex:
             return ordex_market_data.capabilities()
-        exchange = await self._exchange(caller, config, private=False)
-        return capabilities_of(exchange, config)
+        return await self.exchanges.describe(config)
 
     async def _unified(
         self, caller: Caller, config: ExchangeConfig, method: str, *args: Any

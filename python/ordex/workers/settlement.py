@@ -298,9 +298,13 @@ class Settlement:
         elif kind == "triggered":
             order.status = "OPEN"
         elif kind == "rejected":
-            order.status = "REJECTED"
-            order.reject_reason = event.get("reason")
-            self._release(order, order.hold_amount)
+            # Only an order the engine never accepted is rejected; a refused cancel or amend of a
+            # live or finished order (ORDER_NOT_FOUND after a fill or an earlier cancel) leaves
+            # the order as it is, and its hold released once.
+            if order.status == "PENDING":
+                order.status = "REJECTED"
+                order.reject_reason = event.get("reason")
+                self._release(order, order.hold_amount)
         elif kind == "cancelled":
             order.status = "CANCELLED"
             order.cancel_reason = event.get("reason")
