@@ -64,6 +64,8 @@ fmt: install ## Format Rust and Python sources
 $(STAMPS)/bench-deps: pyproject.toml | $(STAMPS)/deps
 	$(PY) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["bench"]))' > $(STAMPS)/bench-requirements.txt
 	$(PIP) install -q -r $(STAMPS)/bench-requirements.txt
+	@# wrk drives the HTTP benchmarks (exchange intake, paper session orders): Debian's package.
+	@command -v wrk >/dev/null || apt-get install -y -q wrk || sudo apt-get install -y -q wrk
 	@touch $@
 
 .PHONY: bench
