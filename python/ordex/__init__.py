@@ -47,8 +47,10 @@ from ordex._engine import (
 )
 from ordex.flow import (
     BacktestResult,
+    FlowRun,
     FlowValidationError,
     backtest,
+    flow_run,
     indicator,
     node_types,
     sweep,
@@ -66,6 +68,7 @@ __all__ = [
     "Event",
     "Events",
     "Exposure",
+    "FlowRun",
     "FlowValidationError",
     "InsufficientMarginError",
     "InvalidCommandError",
@@ -84,6 +87,7 @@ __all__ = [
     "apply_fill",
     "backtest",
     "fee",
+    "flow_run",
     "funding_payment",
     "indicator",
     "initial_margin",

@@ -21,6 +21,7 @@ __all__ = [
     "Event",
     "Events",
     "Exposure",
+    "FlowRun",
     "FlowValidationError",
     "InsufficientMarginError",
     "InvalidCommandError",
@@ -511,6 +512,40 @@ class BacktestResult:
 
     def daily_equity(self) -> list[tuple[int, float]]:
         """(UTC day start in ms, the day's last equity)."""
+
+@final
+class FlowRun:
+    """A live run of a flow stepped one closed candle at a time through the backtest's code."""
+
+    def __new__(
+        cls,
+        flow: str | bytes,
+        *,
+        initial_capital: Any = None,
+        fee_bps: float | None = None,
+        slippage_bps: float | None = None,
+        price_decimals: int = 8,
+        qty_decimals: int = 8,
+    ) -> FlowRun: ...
+    def step(
+        self, ts: int, open: float, high: float, low: float, close: float, volume: float
+    ) -> dict[str, Any]:
+        """One closed candle: `bar`, `timestamp`, its `fills` (side, opening, quantity, price, fee,
+        exitReason) and the `orders` queued at its close (node, side, kind, quantity, limitPrice,
+        reason)."""
+
+    @property
+    def bars(self) -> int: ...
+    @property
+    def cash(self) -> str: ...
+    @property
+    def equity(self) -> str: ...
+    @property
+    def position(self) -> dict[str, Any] | None: ...
+    @property
+    def trades(self) -> list[dict[str, Any]]: ...
+    @property
+    def metrics(self) -> dict[str, Any]: ...
 
 def validate_flow(flow: str | bytes) -> dict[str, Any]:
     """Checks a flow (JSON text); returns nodes, edges, warmup and the evaluation order."""

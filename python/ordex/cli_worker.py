@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvloop
@@ -14,7 +14,9 @@ from ordex.config import Settings
 from ordex.process_tuning import settle_heap
 from ordex.workers.runtime import ROLES
 
-ROLE_HELP = f"Roles to run: {', '.join(ROLES)} (or all)"
+# `flows`: the flow worker (live flow executions, workers/flow_runner.py).
+ALL_ROLES = (*ROLES, "flows")
+ROLE_HELP = f"Roles to run: {', '.join(ALL_ROLES)} (or all)"
 
 
 def worker(
@@ -24,8 +26,8 @@ def worker(
     ] = None,
 ) -> None:
     """Run exchange workers until SIGTERM or Ctrl-C."""
-    chosen = set(ROLES) if "all" in roles else set(roles)
-    unknown = chosen - set(ROLES)
+    chosen = set(ALL_ROLES) if "all" in roles else set(roles)
+    unknown = chosen - set(ALL_ROLES)
     if unknown:
         raise typer.BadParameter(f"unknown role(s): {', '.join(sorted(unknown))}")
     settings = Settings()
@@ -64,7 +66,7 @@ async def _run(settings: Settings, roles: set[str], markets: str | None) -> None
             pool,
             redis,
             all_markets,
-            roles=roles,
+            roles=roles - {"flows"},
             matcher_markets=chosen,
             snapshot_every=settings.ordex_snapshot_every,
             lease_ms=settings.ordex_lease_ms,
@@ -74,10 +76,33 @@ async def _run(settings: Settings, roles: set[str], markets: str | None) -> None
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await runtime.start()
+        flows = _flow_runner(settings, pool, redis) if "flows" in roles else None
         settle_heap()
         log.info("workers running", roles=sorted(roles), markets=chosen)
         await stop.wait()
+        if flows is not None:
+            await flows.close()
         await runtime.stop()
     finally:
         await redis.aclose()
         await pool.close()
+
+
+def _flow_runner(settings: Settings, pool: Any, redis: Any) -> Any:
+    """The flow worker with its own market data and venues (as the API builds them)."""
+    from ordex.crypto import SecretBox
+    from ordex.services.market_data import CcxtExchanges, MarketDataService
+    from ordex.services.market_data_settings import MarketDataSettings
+    from ordex.services.venues import SessionSettings, Venues
+    from ordex.workers.flow_runner import FlowRunner
+
+    data = MarketDataSettings()
+    market_data = MarketDataService(
+        CcxtExchanges(base_urls=data.ordex_ccxt_base_urls, timeout_ms=data.ordex_ccxt_timeout_ms)
+    )
+    venues = Venues(
+        market_data, SecretBox.from_settings(settings.with_secrets()), SessionSettings()
+    )
+    runner = FlowRunner(pool, redis, venues, lease_ms=settings.ordex_lease_ms)
+    runner.start()
+    return runner

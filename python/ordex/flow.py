@@ -13,12 +13,14 @@ from typing import Any
 import orjson
 
 from ordex import _engine
-from ordex._engine import BacktestResult, FlowValidationError, node_types
+from ordex._engine import BacktestResult, FlowRun, FlowValidationError, node_types
 
 __all__ = [
     "BacktestResult",
+    "FlowRun",
     "FlowValidationError",
     "backtest",
+    "flow_run",
     "indicator",
     "node_types",
     "sweep",
@@ -89,6 +91,26 @@ def sweep(
         _text(flow),
         candles,
         [(key, [float(v) for v in values]) for key, values in grid.items()],
+        initial_capital=_capital(initial_capital),
+        fee_bps=fee_bps,
+        slippage_bps=slippage_bps,
+        price_decimals=price_decimals,
+        qty_decimals=qty_decimals,
+    )
+
+
+def flow_run(
+    flow: Flow,
+    *,
+    initial_capital: Capital = None,
+    fee_bps: float | None = None,
+    slippage_bps: float | None = None,
+    price_decimals: int = 8,
+    qty_decimals: int = 8,
+) -> FlowRun:
+    """A live run of the flow: `step` it one closed candle at a time (the backtest's code)."""
+    return FlowRun(
+        _text(flow),
         initial_capital=_capital(initial_capital),
         fee_bps=fee_bps,
         slippage_bps=slippage_bps,

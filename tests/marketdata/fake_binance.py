@@ -141,6 +141,21 @@ class FakeBinance:
     next_order_id: int = 5_000
     next_trade_id: int = 90_000
     new_order_answer_delay: float = 0.0  # the order is taken, its answer comes this much later
+    # What `sapi/v1/account/apiRestrictions` reports for the key.
+    key_restrictions: dict[str, bool] = field(
+        default_factory=lambda: {
+            "ipRestrict": False,
+            "enableReading": True,
+            "enableSpotAndMarginTrading": True,
+            "enableWithdrawals": False,
+            "enableInternalTransfer": False,
+            "enableMargin": False,
+            "enableFutures": False,
+            "permitsUniversalTransfer": False,
+            "enableVanillaOptions": False,
+            "enablePortfolioMarginTrading": False,
+        }
+    )
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
@@ -156,6 +171,7 @@ class FakeBinance:
         get("/sapi/v1/capital/config/getall", self.capital_config)
         get("/sapi/v1/margin/allPairs", self.signed_empty_list)
         get("/sapi/v1/margin/isolated/allPairs", self.signed_empty_list)
+        get("/sapi/v1/account/apiRestrictions", self.api_restrictions)
         app.router.add_post("/api/v3/order", self.new_order)
         app.router.add_delete("/api/v3/order", self.cancel_order)
         get("/api/v3/order", self.query_order)
@@ -371,6 +387,12 @@ class FakeBinance:
     async def capital_config(self, request: web.Request) -> web.Response:
         refused = await self._check_signature(request)
         return refused if refused is not None else web.json_response([])
+
+    async def api_restrictions(self, request: web.Request) -> web.Response:
+        refused = await self._check_signature(request)
+        if refused is not None:
+            return refused
+        return web.json_response({**self.key_restrictions, "createTime": 1_700_000_000_000})
 
     async def signed_empty_list(self, request: web.Request) -> web.Response:
         refused = await self._check_signature(request)

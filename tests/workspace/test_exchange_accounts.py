@@ -208,6 +208,20 @@ def test_rotate_key_command_reencrypts_every_row(
                     owner, old.seal(f"key{n}", owner), old.seal(f"secret{n}", owner),
                     old.seal(f"pass{n}", owner) if n == 0 else None,
                 )  # fmt: skip
+            await conn.execute(
+                "INSERT INTO ai_keys (user_id, key_enc, hint) VALUES ($1, $2, 'sk-ant-****')",
+                owners[0], old.seal("sk-ant-test", owners[0]),
+            )  # fmt: skip
+        finally:
+            await conn.close()
+
+    async def ai_key() -> bytes:
+        conn = await asyncpg.connect(database_url)
+        try:
+            blob: bytes = await conn.fetchval(
+                "SELECT key_enc FROM ai_keys WHERE user_id = $1", owners[0]
+            )
+            return blob
         finally:
             await conn.close()
 
@@ -235,6 +249,7 @@ def test_rotate_key_command_reencrypts_every_row(
             old.open(row["secret_enc"], owner)
     assert new.open(by_owner[owners[0]]["passphrase_enc"], owners[0]) == "pass0"
     assert by_owner[owners[1]]["passphrase_enc"] is None
+    assert new.open(asyncio.run(ai_key()), owners[0]) == "sk-ant-test"
 
     # A key that opens nothing changes nothing.
     get_settings.cache_clear()

@@ -49,6 +49,7 @@ MESSAGE_TYPES = (
     "agent_status",
     "system_status",
     "error",
+    "notification",
     "ping",
     "pong",
 )

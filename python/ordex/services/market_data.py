@@ -18,7 +18,8 @@ import hashlib
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -221,6 +222,18 @@ class CcxtExchanges:
         exchange = self._create(config, None)
         try:
             return capabilities_of(exchange, config)
+        finally:
+            await _close_quietly(exchange)
+
+    @asynccontextmanager
+    async def transient(
+        self, config: ExchangeConfig, credentials: Credentials | None
+    ) -> AsyncIterator[Any]:
+        """An instance outside the cache, closed on exit: for credentials that are only being
+        tried (`/api/exchange-keys/validate`), which must leave nothing behind."""
+        exchange = self._create(config, credentials)
+        try:
+            yield exchange
         finally:
             await _close_quietly(exchange)
 

@@ -25,7 +25,7 @@ from ordex.db.session_orders import NewFill, SessionOrderRow
 from ordex.db.trading_sessions import SessionRow
 from ordex.db.types import Connection
 from ordex.logging import get_logger
-from ordex.services import live_messages
+from ordex.services import live_messages, notifications
 from ordex.services.session_stats import Position, derive_positions
 from ordex.timestamps import iso_millis
 
@@ -129,6 +129,7 @@ async def execution(
         if positions:
             messages.append(("position_update", position_data(positions[-1])))
     await _send(redis, order.user_id, messages)
+    await notifications.order_changed(conn, redis, order, fills)
 
 
 async def system_status(redis: Redis, status: str, session: SessionRow) -> None:

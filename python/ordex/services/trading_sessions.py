@@ -30,7 +30,13 @@ from typing import Any
 from ordex.db import session_orders as orders_repo
 from ordex.db import trading_sessions as sessions_repo
 from ordex.db.trading_sessions import NewSession, SessionRow, StoppedStats
-from ordex.services import agents, exchange_accounts, session_messages, session_orders
+from ordex.services import (
+    agents,
+    exchange_accounts,
+    notifications,
+    session_messages,
+    session_orders,
+)
 from ordex.services.errors import ServiceError
 from ordex.services.market_data import ORDEX_EXCHANGE_ID
 from ordex.services.session_messages import num
@@ -107,6 +113,7 @@ async def start(ctx: SessionContext, body: StartInput) -> SessionRow:
             if spec.base != spec.quote:
                 await sessions_repo.insert_balance(ctx.conn, session.id, spec.base, Decimal(0))
     await session_messages.system_status(ctx.redis, "trading_started", session)
+    await notifications.session_started(ctx.conn, ctx.redis, session)
     await agents.register_runner(
         ctx.conn, ctx.user_id, runner_name(session), runner_metadata(session), redis=ctx.redis
     )
@@ -207,6 +214,7 @@ async def stop(
         ),
     )
     await session_messages.system_status(ctx.redis, "trading_stopped", session)
+    await notifications.session_stopped(ctx.conn, ctx.redis, session)
     await agents.runner_stopped(ctx.conn, ctx.user_id, runner_name(session), redis=ctx.redis)
     return session, stats
 

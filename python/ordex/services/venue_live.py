@@ -31,7 +31,7 @@ from ordex.db import session_orders as orders_repo
 from ordex.db import trading_sessions as sessions_repo
 from ordex.db.session_orders import Execution, NewFill, NewSessionOrder, SessionOrderRow
 from ordex.db.trading_sessions import SessionRow
-from ordex.services import session_messages
+from ordex.services import notifications, session_messages
 from ordex.services.errors import ServiceError
 from ordex.services.market_data import ExchangeConfig, map_ccxt_error
 from ordex.services.markets import plain
@@ -134,6 +134,9 @@ async def place(
         await orders_repo.delete_order(ctx.conn, order_id)
         error = _refusal(exc, session.exchange)
         await session_messages.venue_error(ctx.redis, ctx.user_id, error.message, str(exc)[:300])
+        await notifications.order_refused(
+            ctx.conn, ctx.redis, session, order.side, order.quantity, error.message
+        )
         raise error from exc
     except (ccxt_async.BaseError, TimeoutError) as exc:
         # The exchange may or may not have the order: the watcher asks it by client order id.

@@ -127,6 +127,23 @@ pub struct Fill {
     pub qty: i128,
     pub price: i128,
     pub fee: i128,
+    /// Closing fills: why the position closed.
+    pub exit: Option<ExitReason>,
+}
+
+/// An order queued for the next open, as a venue would be sent it (live executions).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OrderView {
+    /// The action node that queued it; None for the time limit and the kill switch.
+    pub node: Option<usize>,
+    pub buying: bool,
+    /// Opens or adds to a position (else closes it).
+    pub entry: bool,
+    /// Quantity atoms: an exit's is the position's; an entry's is sized at the given mark price
+    /// (its fill at the next open sizes it again at that open).
+    pub qty: i128,
+    pub limit: Option<i128>,
+    pub reason: Option<ExitReason>,
 }
 
 #[derive(Debug, Clone)]
@@ -258,6 +275,70 @@ impl Account {
         self.pending.iter().any(|o| matches!(o.intent, Intent::Exit(_)))
     }
 
+    /// The quantity an entry at `price` buys, the account marked at `mark`: the size asked for,
+    /// within the cash (long) or equity (short) held, fees included. No leverage.
+    fn entry_qty(&self, side: Side, size: SizeMode, risk: RiskSet, price: i128, mark: i128) -> i128 {
+        let equity = self.equity(mark);
+        let per_unit = price * (PPB128 + self.fee_ppb); // cost of one quantity unit, x PPB
+        let wanted = match size {
+            SizeMode::Fixed(ppb) => div_floor(ppb * self.qty_scale, PPB128),
+            SizeMode::PctEquity(f) => mul_div_floor(equity.max(0) * i128::from(f), self.qty_scale, per_unit),
+            SizeMode::Risk(f) => {
+                let stop = i128::from(risk.stop_loss_ppb.unwrap_or(PPB));
+                mul_div_floor(equity.max(0) * i128::from(f), self.qty_scale, price * stop)
+            }
+        };
+        let budget = match side {
+            Side::Long => self.cash,
+            Side::Short => {
+                let held = self.position.as_ref().map_or(0, |p| div_ceil(p.qty * mark, self.qty_scale));
+                equity - held
+            }
+        };
+        let affordable = mul_div_floor(budget.max(0) * PPB128, self.qty_scale, per_unit);
+        wanted.min(affordable)
+    }
+
+    /// The queued orders as a venue would be sent them, entries sized at `mark` (the close they
+    /// were queued at) with the slippage of a market order.
+    pub fn pending_orders(&self, mark: i128) -> Vec<OrderView> {
+        let mut side = self.position.as_ref().map(|p| p.side);
+        let mut qty = self.position.as_ref().map_or(0, |p| p.qty);
+        let mut out = Vec::with_capacity(self.pending.len());
+        for o in &self.pending {
+            let node = (o.node != usize::MAX).then_some(o.node);
+            match o.intent {
+                Intent::Exit(reason) => {
+                    let Some(s) = side else { continue };
+                    out.push(OrderView {
+                        node,
+                        buying: s == Side::Short,
+                        entry: false,
+                        qty,
+                        limit: o.limit,
+                        reason: Some(reason),
+                    });
+                    (side, qty) = (None, 0);
+                }
+                Intent::Enter { side: s, size, risk } => {
+                    let price = o.limit.unwrap_or_else(|| self.slipped(mark, s == Side::Long));
+                    let q = if price > 0 { self.entry_qty(s, size, risk, price, mark).max(0) } else { 0 };
+                    out.push(OrderView {
+                        node,
+                        buying: s == Side::Long,
+                        entry: true,
+                        qty: q,
+                        limit: o.limit,
+                        reason: None,
+                    });
+                    side = Some(s);
+                    qty += q;
+                }
+            }
+        }
+        out
+    }
+
     /// Step 1 of a bar: the queued orders fill at the open (limits when the bar reaches them).
     pub fn fill_pending(&mut self, bar: &BarAtoms, fills: &mut Vec<Fill>) {
         let orders = std::mem::take(&mut self.pending);
@@ -306,26 +387,7 @@ impl Account {
         if price <= 0 {
             return;
         }
-        let equity = self.equity(bar.open);
-        let per_unit = price * (PPB128 + self.fee_ppb); // cost of one quantity unit, x PPB
-        let wanted = match size {
-            SizeMode::Fixed(ppb) => div_floor(ppb * self.qty_scale, PPB128),
-            SizeMode::PctEquity(f) => mul_div_floor(equity.max(0) * i128::from(f), self.qty_scale, per_unit),
-            SizeMode::Risk(f) => {
-                let stop = i128::from(risk.stop_loss_ppb.unwrap_or(PPB));
-                mul_div_floor(equity.max(0) * i128::from(f), self.qty_scale, price * stop)
-            }
-        };
-        // No leverage: a long spends at most the cash held, a short sells at most the equity.
-        let budget = match side {
-            Side::Long => self.cash,
-            Side::Short => {
-                let held = self.position.as_ref().map_or(0, |p| div_ceil(p.qty * bar.open, self.qty_scale));
-                equity - held
-            }
-        };
-        let affordable = mul_div_floor(budget.max(0) * PPB128, self.qty_scale, per_unit);
-        let qty = wanted.min(affordable);
+        let qty = self.entry_qty(side, size, risk, price, bar.open);
         if qty <= 0 {
             return;
         }
@@ -339,7 +401,7 @@ impl Account {
             Side::Short => self.cash += cash,
         }
         self.fees_paid += fee;
-        fills.push(Fill { bar: bar.index, side, opening: true, qty, price, fee });
+        fills.push(Fill { bar: bar.index, side, opening: true, qty, price, fee, exit: None });
         let position = self.position.get_or_insert(Position {
             side,
             qty: 0,
@@ -404,7 +466,15 @@ impl Account {
         };
         self.fees_paid += fee;
         let exit_side = if p.side == Side::Long { Side::Short } else { Side::Long };
-        fills.push(Fill { bar: bar.index, side: exit_side, opening: false, qty: p.qty, price, fee });
+        fills.push(Fill {
+            bar: bar.index,
+            side: exit_side,
+            opening: false,
+            qty: p.qty,
+            price,
+            fee,
+            exit: Some(reason),
+        });
         self.trades.push(Trade {
             side: p.side,
             entry_bar: p.entry_bar,

@@ -2,7 +2,10 @@
 //! metrics. `Run::step` takes one closed bar, so a live execution drives the same code as a
 //! backtest does over a whole series.
 
-use crate::account::{Account, ActionSpec, BarAtoms, ExitReason, Fill, Trade};
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::account::{Account, ActionSpec, BarAtoms, ExitReason, Fill, OrderView, Trade};
 use crate::catalog::Kind;
 use crate::compile::{check_capital, Amount, Plan};
 use crate::error::FlowError;
@@ -146,10 +149,30 @@ pub struct StepReport {
     pub queued: Vec<usize>,
 }
 
+/// The plan of a run: borrowed (backtests, sweeps) or shared (a live run that outlives its
+/// caller's frame, e.g. one held by a Python object).
+#[derive(Debug, Clone)]
+pub enum PlanRef<'p> {
+    Borrowed(&'p Plan),
+    Shared(Arc<Plan>),
+}
+
+impl Deref for PlanRef<'_> {
+    type Target = Plan;
+
+    #[inline]
+    fn deref(&self) -> &Plan {
+        match self {
+            PlanRef::Borrowed(p) => p,
+            PlanRef::Shared(p) => p,
+        }
+    }
+}
+
 /// A plan running over bars.
 #[derive(Debug, Clone)]
 pub struct Run<'p> {
-    plan: &'p Plan,
+    plan: PlanRef<'p>,
     evaluator: Evaluator,
     pub account: Account,
     tracker: EquityTracker,
@@ -165,11 +188,16 @@ pub struct Run<'p> {
 impl<'p> Run<'p> {
     /// A run fed one bar at a time (`step`).
     pub fn new(plan: &'p Plan, options: &RunOptions) -> Result<Self, FlowError> {
-        Self::with_block(plan, options, 1)
+        Self::with_block(PlanRef::Borrowed(plan), options, 1)
+    }
+
+    /// A run fed one bar at a time that owns a share of its plan (live executions).
+    pub fn shared(plan: Arc<Plan>, options: &RunOptions) -> Result<Run<'static>, FlowError> {
+        Run::with_block(PlanRef::Shared(plan), options, 1)
     }
 
     /// A run whose evaluator takes blocks of up to `block` bars.
-    fn with_block(plan: &'p Plan, options: &RunOptions, block: usize) -> Result<Self, FlowError> {
+    fn with_block(plan: PlanRef<'p>, options: &RunOptions, block: usize) -> Result<Self, FlowError> {
         if options.price_decimals > MAX_DECIMALS || options.qty_decimals > MAX_DECIMALS {
             return Err(FlowError::document(format!("price and quantity decimals are at most {MAX_DECIMALS}")));
         }
@@ -194,9 +222,10 @@ impl<'p> Run<'p> {
         if capital <= 0 {
             return Err(FlowError::setting("initialCapital", "is below the price precision"));
         }
+        let evaluator = Evaluator::new(&plan, block);
         Ok(Run {
             plan,
-            evaluator: Evaluator::new(plan, block),
+            evaluator,
             account: Account::new(&settings, capital, options.qty_decimals),
             tracker: EquityTracker::new(capital, scale, options.keep_equity),
             price_scale: scale as f64,
@@ -209,6 +238,25 @@ impl<'p> Run<'p> {
 
     pub fn capital(&self) -> i128 {
         self.capital
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Bars stepped so far.
+    pub fn bars(&self) -> usize {
+        self.index
+    }
+
+    /// The price scale's atoms of `price` (rounded as the run rounds bar prices).
+    pub fn price_atoms(&self, price: f64) -> i128 {
+        to_atoms(price, self.price_scale)
+    }
+
+    /// The orders queued for the next open, entries sized at `close` (the last bar's close).
+    pub fn pending_orders(&self, close: f64) -> Vec<OrderView> {
+        self.account.pending_orders(self.price_atoms(close))
     }
 
     pub fn evaluator(&self) -> &Evaluator {
@@ -230,7 +278,7 @@ impl<'p> Run<'p> {
             close: from_ref(&bar.close),
             volume: from_ref(&bar.volume),
         };
-        self.evaluator.evaluate_block(self.plan, &one);
+        self.evaluator.evaluate_block(&self.plan, &one);
         self.settle(bar, 0, report);
     }
 
@@ -306,6 +354,11 @@ impl<'p> Run<'p> {
         }
     }
 
+    /// The metrics so far (the open position counts in equity, not in trades).
+    pub fn metrics(&self) -> Metrics {
+        self.tracker.metrics(&self.account)
+    }
+
     pub fn trades(&self) -> &[Trade] {
         &self.account.trades
     }
@@ -336,7 +389,7 @@ pub struct Outcome {
 /// A whole backtest: compile once, run every bar.
 pub fn backtest(plan: &Plan, candles: &Candles<'_>, options: &RunOptions) -> Result<Outcome, FlowError> {
     let n = candles.len();
-    let mut run = Run::with_block(plan, options, BLOCK.min(n))?;
+    let mut run = Run::with_block(PlanRef::Borrowed(plan), options, BLOCK.min(n))?;
     run.tracker.reserve(n);
     let mut start = 0;
     while start < n {
@@ -361,7 +414,7 @@ pub fn backtest(plan: &Plan, candles: &Candles<'_>, options: &RunOptions) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile_json;
+    use crate::{compile_json, Bar};
 
     /// Every kind of node: an interval trigger beside the candle trigger, MACD, Bollinger and ATR,
     /// a cross with a wired `b`, threshold and boolean logic, limit and market orders both ways,
@@ -452,6 +505,43 @@ mod tests {
             price = close;
         }
         s
+    }
+
+    #[test]
+    fn a_shared_plan_run_matches_and_reports_its_queued_orders() {
+        let plan = compile_json(FLOW).expect("the flow compiles");
+        let s = series(2_000, 9);
+        let options = RunOptions::default();
+        let mut borrowed = Run::new(&plan, &options).expect("runs");
+        let mut shared = Run::shared(Arc::new(plan.clone()), &options).expect("runs");
+        let (mut orders, mut risk_exits) = (0, 0);
+        for i in 0..s.ts.len() {
+            let bar = Bar {
+                ts: s.ts[i],
+                open: s.open[i],
+                high: s.high[i],
+                low: s.low[i],
+                close: s.close[i],
+                volume: s.volume[i],
+            };
+            let mut report = StepReport::default();
+            borrowed.step(&bar, None);
+            shared.step(&bar, Some(&mut report));
+            let pending = shared.pending_orders(bar.close);
+            assert_eq!(pending.len(), shared.account.pending.len());
+            // Every action queued this bar is among the orders, in order; the rest are exits.
+            let nodes: Vec<usize> = pending.iter().filter_map(|o| o.node).collect();
+            assert_eq!(nodes, report.queued);
+            for o in &pending {
+                assert!(o.qty >= 0);
+                assert_eq!(o.reason.is_none(), o.entry);
+            }
+            orders += pending.len();
+            risk_exits += report.fills.iter().filter(|f| f.exit.is_some_and(|r| r != ExitReason::Signal)).count();
+        }
+        assert_eq!(shared.bars(), s.ts.len());
+        assert!(orders > 20 && risk_exits > 0, "{orders} orders, {risk_exits} risk exits");
+        assert_eq!(borrowed.finish().trades, shared.finish().trades);
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod metrics;
 pub mod money;
 pub mod sweep;
 
-pub use backtest::{backtest, Candles, Outcome, Run, RunOptions, StepReport};
+pub use backtest::{backtest, Candles, Outcome, PlanRef, Run, RunOptions, StepReport};
 pub use compile::{compile, Plan};
 pub use error::FlowError;
 pub use metrics::Metrics;

@@ -2,6 +2,7 @@
 //! columns are read in place when they expose a C-contiguous buffer (NumPy, `array.array`), and
 //! every run happens with the GIL released.
 
+use ordex_flow::account::Trade;
 use ordex_flow::backtest::{Candles, RunOptions};
 use ordex_flow::compile::Amount;
 use ordex_flow::money::format_atoms;
@@ -82,7 +83,7 @@ impl Columns {
     }
 }
 
-fn flow_text(flow: &Bound<'_, PyAny>) -> PyResult<String> {
+pub(crate) fn flow_text(flow: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(s) = flow.cast::<PyString>() {
         return Ok(s.to_str()?.to_owned());
     }
@@ -105,7 +106,7 @@ fn capital(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Amount>> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn options(
+pub(crate) fn options(
     initial_capital: Option<&Bound<'_, PyAny>>,
     fee_bps: Option<f64>,
     slippage_bps: Option<f64>,
@@ -142,7 +143,7 @@ pub fn node_types() -> Vec<&'static str> {
     ordex_flow::catalog::NODE_TYPES.to_vec()
 }
 
-fn metrics_dict<'py>(py: Python<'py>, m: &Metrics) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn metrics_dict<'py>(py: Python<'py>, m: &Metrics) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("pnl", m.quote(m.pnl))?;
     d.set_item("pnlPercent", m.pnl_percent())?;
@@ -159,6 +160,27 @@ fn metrics_dict<'py>(py: Python<'py>, m: &Metrics) -> PyResult<Bound<'py, PyDict
     d.set_item("initialCapital", m.quote(m.capital))?;
     d.set_item("bars", m.bars)?;
     Ok(d)
+}
+
+/// Closed trades in order; amounts as exact decimal strings.
+pub(crate) fn trades_list<'py>(py: Python<'py>, trades: &[Trade], pd: u32, qd: u32) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for t in trades {
+        let d = PyDict::new(py);
+        d.set_item("side", t.side.name())?;
+        d.set_item("entryBar", t.entry_bar)?;
+        d.set_item("exitBar", t.exit_bar)?;
+        d.set_item("entryTime", t.entry_ts)?;
+        d.set_item("exitTime", t.exit_ts)?;
+        d.set_item("quantity", format_atoms(t.qty, qd))?;
+        d.set_item("entryPrice", format_atoms(t.entry_price, pd))?;
+        d.set_item("exitPrice", format_atoms(t.exit_price, pd))?;
+        d.set_item("pnl", format_atoms(t.pnl, pd))?;
+        d.set_item("fees", format_atoms(t.fees, pd))?;
+        d.set_item("exitReason", t.reason.name())?;
+        list.append(d)?;
+    }
+    Ok(list)
 }
 
 /// The outcome of `backtest`: metrics, trades and equity, converted on access.
@@ -197,24 +219,7 @@ impl PyBacktestResult {
     /// Closed trades in order; amounts as exact decimal strings.
     #[getter]
     fn trades<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let list = PyList::empty(py);
-        let (pd, qd) = (self.price_decimals, self.qty_decimals);
-        for t in &self.outcome.trades {
-            let d = PyDict::new(py);
-            d.set_item("side", t.side.name())?;
-            d.set_item("entryBar", t.entry_bar)?;
-            d.set_item("exitBar", t.exit_bar)?;
-            d.set_item("entryTime", t.entry_ts)?;
-            d.set_item("exitTime", t.exit_ts)?;
-            d.set_item("quantity", format_atoms(t.qty, qd))?;
-            d.set_item("entryPrice", format_atoms(t.entry_price, pd))?;
-            d.set_item("exitPrice", format_atoms(t.exit_price, pd))?;
-            d.set_item("pnl", format_atoms(t.pnl, pd))?;
-            d.set_item("fees", format_atoms(t.fees, pd))?;
-            d.set_item("exitReason", t.reason.name())?;
-            list.append(d)?;
-        }
-        Ok(list)
+        trades_list(py, &self.outcome.trades, self.price_decimals, self.qty_decimals)
     }
 
     /// Whether a position was still open after the last bar (it counts in equity, not in trades).

@@ -6,6 +6,7 @@ mod engine;
 mod errors;
 mod events;
 mod flow;
+mod flow_run;
 mod margin;
 
 use pyo3::prelude::*;
@@ -31,6 +32,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<events::PyOrderInfo>()?;
     m.add_function(wrap_pyfunction!(engine::peek_commands, m)?)?;
     m.add_class::<flow::PyBacktestResult>()?;
+    m.add_class::<flow_run::PyFlowRun>()?;
     m.add_function(wrap_pyfunction!(flow::validate_flow, m)?)?;
     m.add_function(wrap_pyfunction!(flow::node_types, m)?)?;
     m.add_function(wrap_pyfunction!(flow::backtest, m)?)?;

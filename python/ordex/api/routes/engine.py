@@ -1,9 +1,14 @@
-"""`/api/engine/*`: backtests of the user's flows.
+"""`/api/engine/*`: backtests of the user's flows, and the status of a live execution.
 
 `POST /api/engine/backtest` runs a flow over closed candles (downloaded through ccxt and cached, or
 ordex's own trades) and answers with the contract's metrics and daily equity curve; the backtest is
 stored with its trades. `GET /api/engine/backtests[/{id}]` reads them back; another user's
 backtest is not found. Exchange errors map as the market-data routes map them.
+
+`GET /api/engine/status?executionId=` reads a live flow execution (a trading session with a flow):
+the contract's `executionId, status, startedAt, currentTick, pnl, pnlPercent, openPositions,
+totalTrades`, plus its flow, market, last candle and errors. Another user's is 404
+EXECUTION_NOT_FOUND.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from ordex.api.schemas_engine import (
     BacktestRunOut,
 )
 from ordex.api.workspace_deps import parse_id
-from ordex.services import backtests
+from ordex.services import backtests, flow_performance
 from ordex.services.backtests import BacktestSpec, backtest_not_found, flow_not_found
 
 router = APIRouter(prefix="/api/engine", tags=["engine"], responses=ENGINE_ERRORS)
@@ -80,3 +85,14 @@ async def list_backtests(
 async def get_backtest(id: str, user: CurrentUser, conn: DbConn) -> dict[str, Any]:
     """One of the caller's backtests with its equity curve, flow document and trades."""
     return await backtests.get_backtest(conn, user.id, parse_id(id, backtest_not_found))
+
+
+@router.get("/status")
+async def execution_status(
+    user: CurrentUser,
+    conn: DbConn,
+    executionId: Annotated[str, Query(max_length=100, description="The execution's id")],
+) -> dict[str, Any]:
+    """The status and performance of a live flow execution."""
+    execution_id = parse_id(executionId, lambda: flow_performance.execution_not_found(executionId))
+    return await flow_performance.execution_status(conn, user.id, execution_id)

@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from ordex.api.deps import CurrentUser, DbConn
+from ordex.api.routes.market_data import MarketData
+from ordex.api.schemas_notifications import EXCHANGE_ERRORS, ExchangeKeyValidate, KeyValidation
 from ordex.api.schemas_workspace import (
     WORKSPACE_ERRORS,
     ExchangeKeyCreate,
@@ -16,8 +18,9 @@ from ordex.api.schemas_workspace import (
     ExchangeKeyList,
 )
 from ordex.api.workspace_deps import ActorDep, SecretBoxDep, parse_id
-from ordex.services import exchange_accounts
+from ordex.services import exchange_accounts, exchange_balances
 from ordex.services.errors import ServiceError
+from ordex.services.exchange_accounts import Credentials
 from ordex.services.workspace_views import exchange_key_json
 
 router = APIRouter(prefix="/api/exchange-keys", tags=["exchange keys"], responses=WORKSPACE_ERRORS)
@@ -60,3 +63,14 @@ async def delete_key(body: ExchangeKeyDelete, actor: ActorDep, conn: DbConn) -> 
             raise _not_found() from None
         raise
     return {"deleted": True}
+
+
+@router.post("/validate", response_model=KeyValidation, responses=EXCHANGE_ERRORS)
+async def validate_key(
+    body: ExchangeKeyValidate, user: CurrentUser, market_data: MarketData
+) -> dict[str, Any]:
+    """Tries the credentials on the exchange (balance, and the key's permissions where the
+    exchange reports them) without saving them. A refused key is `valid: false` (200); an
+    exchange that cannot be reached is a 503."""
+    credentials = Credentials(api_key=body.apiKey, secret=body.secret, passphrase=body.passphrase)
+    return await exchange_balances.validate_key(market_data.exchanges, body.exchange, credentials)
