@@ -109,3 +109,46 @@ async def test_status_performance_and_dashboard_of_a_running_execution(
     assert stopped.status_code == 200, stopped.text
     after = (await api.get("/api/engine/status", executionId=session_id)).json()
     assert after["status"] == "stopped"
+
+
+async def test_start_and_stop_from_the_flow(api: SessionsApi, db: asyncpg.Connection) -> None:
+    """`POST /api/flows/{flowId}/executions` with no body runs the flow on its own settings
+    (binance BTC/USDT, 100,000 of capital, PAPER); stop goes through the flow too."""
+    flow_id = await create_flow(api)
+    started = await api.post(f"/api/flows/{flow_id}/executions", {})
+    assert started.status_code == 201, started.text
+    body = started.json()
+    assert (body["flowId"], body["status"], body["mode"], body["venue"]) == (
+        flow_id, "running", "PAPER", "paper",
+    )  # fmt: skip
+    assert (body["symbol"], body["exchange"]) == ("BTC/USDT", "binance")
+    execution_id = body["executionId"]
+    row = await db.fetchrow(
+        "SELECT flow_id, initial_capital, status FROM trading_sessions WHERE id = $1",
+        uuid.UUID(execution_id),
+    )
+    assert row is not None and str(row["flow_id"]) == flow_id
+    assert (row["initial_capital"], row["status"]) == (100_000, "RUNNING")
+
+    # The body overrides the flow's settings; flow_id is the path's.
+    other = await api.post(f"/api/flows/{flow_id}/executions", {"initial_capital": 500})
+    assert other.status_code == 201, other.text
+    error(await api.post(f"/api/flows/{flow_id}/executions", {"flow_id": flow_id}), 400,
+          "VALIDATION_ERROR")  # fmt: skip
+    error(await api.post(f"/api/flows/{flow_id}/executions", {}, api.bob), 404)
+    error(await api.post(f"/api/flows/{uuid.uuid4()}/executions", {}), 404)
+
+    idle = await create_flow(api, name="Idle")
+    error(await api.post(f"/api/flows/{idle}/executions/{execution_id}/stop", {}), 404)
+    error(await api.post(f"/api/flows/{flow_id}/executions/{execution_id}/stop", {}, api.bob),
+          404)  # fmt: skip
+    stopped = await api.post(f"/api/flows/{flow_id}/executions/{execution_id}/stop", {})
+    assert stopped.status_code == 200, stopped.text
+    assert (stopped.json()["status"], stopped.json()["executionId"]) == ("stopped", execution_id)
+    assert stopped.json()["message"] == "Trading stopped successfully"
+    assert (
+        await db.fetchval(
+            "SELECT status FROM trading_sessions WHERE id = $1", uuid.UUID(execution_id)
+        )
+        == "STOPPED"
+    )

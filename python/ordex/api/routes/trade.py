@@ -41,6 +41,7 @@ from ordex.api.schemas_trade import (
 )
 from ordex.api.workspace_deps import get_secret_box
 from ordex.crypto import SecretBox
+from ordex.db.trading_sessions import SessionRow
 from ordex.db.types import Connection
 from ordex.services import trading_sessions
 from ordex.services.market_data import CcxtExchanges, MarketDataService
@@ -53,6 +54,7 @@ from ordex.services.session_order_requests import (
     text_field,
     uuid_field,
 )
+from ordex.services.session_stats import Statistics
 from ordex.services.trading_sessions import MARKET_TYPES, MODES, VENUES, StartInput
 from ordex.services.venues import SessionSettings, Venues
 from ordex.timestamps import iso_millis
@@ -205,6 +207,13 @@ async def stop_trading(request: Request, ctx: Context) -> dict[str, Any]:
     session_id = _session_id(body)
     reported = decimal_field(body, "final_capital", required=False, allow_zero=True)
     session, stats = await trading_sessions.stop(ctx, session_id, reported)
+    return stop_trading_answer(session, stats, reported)
+
+
+def stop_trading_answer(
+    session: SessionRow, stats: Statistics, reported: Decimal | None
+) -> dict[str, Any]:
+    """The answer to a stop, from the stopped session and its statistics."""
     assert session.stopped_at is not None
     return {
         "message": "Trading stopped successfully",
