@@ -11,8 +11,12 @@ import itertools
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import asyncpg
 
 TEMPLATE_DB = "ordex_template"
 REDIS_DATABASES = 16  # redis-server default; index 0 is left unused
@@ -95,6 +99,18 @@ async def database_url(pg_server: PostgresHandle) -> AsyncIterator[str]:
         await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB} STRATEGY FILE_COPY")
         yield pg_server.dsn(name)
         await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to this test's database."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        yield conn
     finally:
         await conn.close()
 

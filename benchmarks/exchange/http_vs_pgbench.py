@@ -107,7 +107,9 @@ def pgbench_binary() -> str:
     return found
 
 
-def start_api(servers: Servers, port: int) -> subprocess.Popen[bytes]:
+def start_api(servers: Servers, port: int, **extra_env: str) -> subprocess.Popen[bytes]:
+    """`ordex serve` without workers, on the cheapest argon2 and open registration; `extra_env`
+    adds settings (a suite's own)."""
     env = servers.env(
         ORDEX_RUN_WORKERS="0",
         PORT=str(port),
@@ -121,6 +123,7 @@ def start_api(servers: Servers, port: int) -> subprocess.Popen[bytes]:
         ARGON2_PARALLELISM="1",
         DB_POOL_MAX=str(CONNECTIONS),
         JWT_SECRET="bench-secret-" + "x" * 32,
+        **extra_env,
     )
     log = (servers.home / "api.log").open("ab")
     # Its own process group: granian's worker processes go down with it even after a SIGKILL.

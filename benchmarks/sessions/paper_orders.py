@@ -26,7 +26,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,8 @@ import httpx
 from tests.marketdata.fake_binance import start_fake_binance
 
 from benchmarks.exchange.http_vs_pgbench import ORDER as ROOT_ORDER
-from benchmarks.exchange.servers import BIN_DIR, Servers, embedded_servers, row
+from benchmarks.exchange.http_vs_pgbench import start_api, wait_for_api
+from benchmarks.exchange.servers import embedded_servers, row
 from ordex.embedded import free_port
 
 FULL_SECONDS, QUICK_SECONDS = 15, 3
@@ -73,44 +73,6 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(99)))
 end
 """
-
-
-def start_api(servers: Servers, port: int, exchange_url: str) -> subprocess.Popen[bytes]:
-    env = servers.env(
-        ORDEX_RUN_WORKERS="0",
-        PORT=str(port),
-        ORDEX_WORKERS=os.environ.get("BENCH_API_WORKERS", "1"),
-        REGISTRATION_MODE="open",
-        REGISTER_RATE_LIMIT="100000",
-        LOGIN_RATE_LIMIT="100000",
-        ARGON2_TIME_COST="1",
-        ARGON2_MEMORY_KIB="8",
-        ARGON2_PARALLELISM="1",
-        DB_POOL_MAX=str(CONNECTIONS),
-        JWT_SECRET="bench-secret-" + "x" * 32,
-        ORDEX_CCXT_BASE_URLS=json.dumps({"binance": exchange_url}),
-    )
-    log = (servers.home / "api.log").open("ab")
-    return subprocess.Popen(
-        [str(BIN_DIR / "ordex"), "serve"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-async def wait_for_api(base: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient(base_url=base) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError("ordex serve exited")
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get("/health")).status_code in (200, 503):
-                    return
-            await asyncio.sleep(0.2)
-    raise TimeoutError("ordex serve did not answer")
 
 
 async def prepare_users(base: str, count: int) -> list[tuple[str, str]]:
@@ -182,7 +144,9 @@ async def measure(quick: bool) -> list[dict[str, Any]]:
         with embedded_servers("sessions") as servers:
             port = free_port()
             base = f"http://127.0.0.1:{port}"
-            api = start_api(servers, port, exchange.url)
+            api = start_api(
+                servers, port, ORDEX_CCXT_BASE_URLS=json.dumps({"binance": exchange.url})
+            )
             try:
                 await wait_for_api(base, api)
                 users = await prepare_users(base, count)

@@ -9,34 +9,17 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import orjson
-from redis.asyncio import Redis
 
 from ordex.services.live_messages import USER_CHANNEL_PREFIX
-from tests.workspace.helpers import EventInbox
+from tests.workspace.helpers import EventInbox, channel_messages
 
 
 @asynccontextmanager
 async def live_messages(redis_url: str, user_id: uuid.UUID) -> AsyncIterator[EventInbox]:
     """The user's live messages (`live:user:{id}`, what /api/v1/ws relays) during the block."""
-    client = Redis.from_url(redis_url)
-    pubsub = client.pubsub()
-    await pubsub.subscribe(f"{USER_CHANNEL_PREFIX}{user_id}")
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-
-    async def pump() -> None:
-        async for message in pubsub.listen():
-            if message["type"] == "message":
-                queue.put_nowait(orjson.loads(message["data"]))
-
-    task = asyncio.create_task(pump())
-    try:
+    async with channel_messages(redis_url, f"{USER_CHANNEL_PREFIX}{user_id}", queue.put_nowait):
         yield EventInbox(queue)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
-        await client.aclose()
 
 
 async def next_of_type(inbox: EventInbox, message_type: str) -> dict[str, Any]:

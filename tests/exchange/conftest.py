@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 from redis.asyncio import Redis
@@ -29,15 +28,6 @@ async def admin(client: httpx.AsyncClient) -> Trader:
 @pytest.fixture
 async def trader(client: httpx.AsyncClient, admin: Trader) -> Trader:
     return await sign_up(client, "trader@example.com")
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 @pytest.fixture

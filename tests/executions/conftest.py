@@ -13,7 +13,7 @@ from ordex.workers.flow_runner import FlowRunner
 from tests.executions.helpers import REPLAY_MS
 from tests.marketdata.conftest import fake_binance  # noqa: F401  (fixture)
 from tests.platform.conftest import settings  # noqa: F401  (fixture)
-from tests.sessions.conftest import api, app, db  # noqa: F401  (fixtures)
+from tests.sessions.conftest import api, app  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
@@ -74,12 +73,3 @@ async def exchange_runtime(app: FastAPI) -> AsyncIterator[ExchangeRuntime]:
     finally:
         await runtime.stop()
         app.state.exchange_runtime = None
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        yield conn
-    finally:
-        await conn.close()

@@ -11,11 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import orjson
-from redis.asyncio import Redis
 
 from tests.marketdata.fake_binance import FakeBinance
-from tests.workspace.helpers import User
+from tests.workspace.helpers import User, channel_messages
 
 
 @dataclass
@@ -119,22 +117,11 @@ class Inbox:
 
 @asynccontextmanager
 async def live_messages(redis_url: str, user_id: uuid.UUID) -> AsyncIterator[Inbox]:
-    client = Redis.from_url(redis_url)
-    pubsub = client.pubsub()
-    await pubsub.subscribe(f"live:user:{user_id}")
     inbox = Inbox()
 
-    async def pump() -> None:
-        async for message in pubsub.listen():
-            if message["type"] == "message":
-                inbox.messages.append(orjson.loads(message["data"]))
-                inbox.arrived.set()
+    def deliver(message: dict[str, Any]) -> None:
+        inbox.messages.append(message)
+        inbox.arrived.set()
 
-    task = asyncio.create_task(pump())
-    try:
+    async with channel_messages(redis_url, f"live:user:{user_id}", deliver):
         yield inbox
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
-        await client.aclose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -71,23 +71,32 @@ class EventInbox:
 
 
 @asynccontextmanager
-async def state_events(redis_url: str, user_id: uuid.UUID) -> AsyncIterator[EventInbox]:
-    """Subscribe to a user's `state:changed:{userId}` channel for the duration of the block."""
+async def channel_messages(
+    redis_url: str, channel: str, deliver: Callable[[dict[str, Any]], None]
+) -> AsyncIterator[None]:
+    """Hands every JSON message published on the Redis channel to `deliver` during the block."""
     client = Redis.from_url(redis_url)
     pubsub = client.pubsub()
-    await pubsub.subscribe(f"state:changed:{user_id}")
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await pubsub.subscribe(channel)
 
     async def pump() -> None:
         async for message in pubsub.listen():
             if message["type"] == "message":
-                queue.put_nowait(orjson.loads(message["data"]))
+                deliver(orjson.loads(message["data"]))
 
     task = asyncio.create_task(pump())
     try:
-        yield EventInbox(queue)
+        yield
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await pubsub.aclose()  # type: ignore[no-untyped-call]
         await client.aclose()
+
+
+@asynccontextmanager
+async def state_events(redis_url: str, user_id: uuid.UUID) -> AsyncIterator[EventInbox]:
+    """Subscribe to a user's `state:changed:{userId}` channel for the duration of the block."""
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    async with channel_messages(redis_url, f"state:changed:{user_id}", queue.put_nowait):
+        yield EventInbox(queue)

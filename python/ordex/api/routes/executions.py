@@ -22,7 +22,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from ordex.api.deps import CurrentUser, DbConn
 from ordex.api.routes.trade import Context, app_venues, parse_start, stop_trading_answer
 from ordex.api.schemas_engine import ENGINE_ERRORS
-from ordex.api.schemas_trade import exact_json
+from ordex.api.schemas_trade import StartBody, exact_json
 from ordex.api.workspace_deps import parse_id
 from ordex.crypto import SecretBox
 from ordex.services import flow_performance, flows, trading_sessions
@@ -91,7 +91,17 @@ async def multi_flow(user: CurrentUser, conn: DbConn) -> dict[str, Any]:
 _FROM_SETTINGS = {"symbol": "symbol", "exchange": "exchange", "initial_capital": "initialCapital"}
 
 
-@router.post("/api/flows/{flowId}/executions", status_code=201)
+def _execution_body_schema() -> dict[str, Any]:
+    """The start body of the session routes, every field optional and without `flow_id`."""
+    schema = StartBody.model_json_schema()
+    schema["properties"].pop("flow_id", None)
+    schema.pop("required", None)
+    return {"requestBody": {"required": False, "content": {"application/json": {"schema": schema}}}}
+
+
+@router.post(
+    "/api/flows/{flowId}/executions", status_code=201, openapi_extra=_execution_body_schema()
+)
 async def start_execution(flowId: str, request: Request, ctx: Context) -> dict[str, Any]:
     """Run the flow live: a trading session driven by it (the body of `POST /api/v1/trade/start`
     without `flow_id`; `symbol`, `exchange` and `initial_capital` default to the flow's
