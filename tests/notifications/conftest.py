@@ -6,4 +6,4 @@ from __future__ import annotations
 from tests.marketdata.conftest import fake_binance  # noqa: F401  (fixture)
 from tests.platform.conftest import settings  # noqa: F401  (fixture)
 from tests.realtime.conftest import live  # noqa: F401  (fixture)
-from tests.sessions.conftest import api, app  # noqa: F401  (fixtures)
+from tests.sessions.conftest import api, app, exchange_runtime  # noqa: F401  (fixtures)

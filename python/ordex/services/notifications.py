@@ -20,6 +20,7 @@ change it reports is committed; inside a transaction it writes under a savepoint
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -29,8 +30,11 @@ import orjson
 from redis.asyncio import Redis
 
 from ordex.db import notifications as notifications_repo
+from ordex.db import session_orders as session_orders_repo
+from ordex.db import trade_notifications as trade_notifications_repo
 from ordex.db.notifications import NewNotification, NotificationRow
 from ordex.db.session_orders import NewFill, SessionOrderRow
+from ordex.db.trade_notifications import SessionOrderFill
 from ordex.db.trading_sessions import SessionRow
 from ordex.db.types import Connection
 from ordex.logging import get_logger
@@ -87,9 +91,11 @@ async def notify(
     data: Mapping[str, Any] | None = None,
     *,
     action_url: str | None = None,
+    push_now: bool = True,
 ) -> NotificationRow | None:
-    """Writes the notification unless the user's preferences silence it, then pushes it.
-    None when silenced or when it could not be written."""
+    """Writes the notification unless the user's preferences silence it, then pushes it (or
+    leaves the push to the caller, after its commit, with `push_now=False`). None when silenced
+    or when it could not be written."""
     try:
         if not await notification_preferences.enabled(conn, user_id, type):
             return None
@@ -110,7 +116,7 @@ async def notify(
     except Exception as exc:  # the change it reports stands; a lost notification is logged
         log.warning("notification not written", user_id=str(user_id), type=type, error=str(exc))
         return None
-    if redis is not None:
+    if redis is not None and push_now:
         await push(redis, row)
     return row
 
@@ -243,18 +249,23 @@ def _order_data(order: SessionOrderRow) -> dict[str, Any]:
 
 
 async def trade_executed(
-    conn: Connection, redis: Redis | None, order: SessionOrderRow, fills: Sequence[NewFill]
-) -> None:
+    conn: Connection,
+    redis: Redis | None,
+    order: SessionOrderRow,
+    fills: Sequence[NewFill],
+    *,
+    push_now: bool = True,
+) -> NotificationRow | None:
     """One notification per execution of an order that traded: its fills together, at their
     average price."""
     if not fills:
-        return
+        return None
     quantity = sum((f.quantity for f in fills), Decimal(0))
     if quantity <= 0:
-        return
+        return None
     price = sum((f.price * f.quantity for f in fills), Decimal(0)) / quantity
     filled = order.status == "FILLED"
-    await notify(
+    return await notify(
         conn,
         redis,
         order.user_id,
@@ -264,7 +275,48 @@ async def trade_executed(
         f"{'filled' if filled else 'partially filled'} at {_money(price)}",
         {**_order_data(order), "quantity": float(quantity), "price": float(price)},
         action_url="/history",
+        push_now=push_now,
     )
+
+
+async def internal_fills(conn: Connection) -> list[NotificationRow]:
+    """The trade notifications of session orders filled on ordex's own markets since the last
+    round, written with the cursors moved past them (call inside a transaction; push the rows once
+    it has committed). The persister settles those fills, so they are found in its committed
+    progress rather than at the venue: one notification per order per round, its status as of
+    the round's last fill."""
+    written: list[NotificationRow] = []
+    for backlog in await trade_notifications_repo.lock_backlogs(conn):
+        fills = await trade_notifications_repo.session_order_fills(
+            conn, backlog.market_id, backlog.after_seq, backlog.until_seq
+        )
+        by_order: dict[uuid.UUID, list[SessionOrderFill]] = {}
+        for fill in fills:
+            by_order.setdefault(fill.session_order_id, []).append(fill)
+        for order_id, order_fills in by_order.items():
+            order = await session_orders_repo.get_order(conn, None, order_id)
+            if order is None:
+                continue
+            last = order_fills[-1]
+            status = "FILLED" if last.filled_through >= order.quantity else "PARTIALLY_FILLED"
+            as_filled = dataclasses.replace(order, status=status)
+            new_fills = [
+                NewFill(
+                    trade_key=f"{backlog.market_id}:{f.seq}:{f.liquidity}",
+                    liquidity=f.liquidity,
+                    price=f.price,
+                    quantity=f.quantity,
+                    fee=f.fee,
+                    fee_asset=f.fee_asset,
+                    executed_at=f.created_at,
+                )
+                for f in order_fills
+            ]
+            row = await trade_executed(conn, None, as_filled, new_fills, push_now=False)
+            if row is not None:
+                written.append(row)
+        await trade_notifications_repo.advance(conn, backlog.market_id, backlog.until_seq)
+    return written
 
 
 async def order_refused(

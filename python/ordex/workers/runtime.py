@@ -20,10 +20,12 @@ from ordex.workers.intake import IntakeWorker
 from ordex.workers.matcher import Matcher
 from ordex.workers.outbox import OutboxPublisher
 from ordex.workers.persister import Persister
+from ordex.workers.trade_notifier import TradeNotifier
 
 log = get_logger(__name__)
 
-ROLES = ("intake", "outbox", "matcher", "persister")
+# `notifier`: trade notifications of session orders filled on ordex's markets (trade_notifier.py).
+ROLES = ("intake", "outbox", "matcher", "persister", "notifier")
 
 
 async def load_markets(conn: Connection) -> dict[str, Market]:
@@ -57,6 +59,7 @@ class ExchangeRuntime:
         }
         self.persister = Persister(pool, redis, markets, lease_ms=lease_ms)
         self.intake = IntakeWorker(pool, redis, lease_ms=lease_ms)
+        self.notifier = TradeNotifier(pool, redis, lease_ms=lease_ms)
         self._pool = pool
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -75,6 +78,8 @@ class ExchangeRuntime:
                 self._spawn(f"matcher {market_id}", matcher.run(self._stop))
         if "persister" in self.roles:
             self._spawn("persister", self.persister.run(self._stop))
+        if "notifier" in self.roles:
+            self._spawn("notifier", self.notifier.run(self._stop))
 
     def _spawn(self, name: str, work: Any) -> None:
         task = asyncio.create_task(self._guard(name, work), name=name)
