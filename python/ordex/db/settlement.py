@@ -8,10 +8,40 @@ asyncpg to encode and decode than `Decimal`. Fills and ledger entries go by text
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ordex.db.types import Connection
-from ordex.workers.settlement import ORDER_COLUMNS, POSITION_COLUMNS, Settlement
+
+# The columns the settlement reads (`load_orders`, `load_positions`), in this order.
+ORDER_COLUMNS = (
+    "id", "account_id", "side", "type", "quantity", "filled_quantity", "average_price", "status",
+    "hold_asset", "hold_amount", "hold_released", "reject_reason", "cancel_reason",
+)  # fmt: skip
+POSITION_COLUMNS = ("account_id", "size", "cost", "realized_pnl")
+
+
+@dataclass(frozen=True, slots=True)
+class SettledRows:
+    """What a settled batch changes, as `write` stores it: amounts as exact decimal text."""
+
+    market_id: str
+    quote_asset: str
+    last_seq: int
+    order_ids: list[int]
+    order_statuses: list[str]
+    # quantity, filled quantity, average price, hold released
+    order_texts: list[tuple[str, str, str | None, str]]
+    reject_reasons: list[str | None]
+    cancel_reasons: list[str | None]
+    position_accounts: list[int]
+    position_texts: list[tuple[str, str, str]]  # size, cost, realized PnL
+    balance_keys: list[tuple[int, str]]  # (account, asset)
+    balance_totals: list[str]  # deltas
+    balance_helds: list[str]
+    # (seq, order_id, account_id, side, liquidity, price, quantity, fee, realized_pnl)
+    fills: list[tuple[int, int, int, str, str, str, str, str, str]]
+    ledger: list[tuple[int, str, str, str]]  # (account, asset, kind, amount)
 
 
 async def lock_progress(conn: Connection, market_id: str) -> int:
@@ -124,36 +154,31 @@ UPDATE market_progress SET last_seq = $18, updated_at = now() WHERE market_id = 
 """
 
 
-async def write(conn: Connection, s: Settlement) -> None:
-    market_id = s.market.id
-    changed = [o for o in s.orders.values() if o.changed]
-    texts = [s.order_texts(o) for o in changed]
-    positions = sorted(((a, p) for a, p in s.positions.items() if p.changed), key=lambda x: x[0])
-    position_rows = [s.position_texts(p) for _, p in positions]
-    deltas = [(key, d) for key, d in sorted(s.balances.items()) if d[0] or d[1]]
+async def write(conn: Connection, rows: SettledRows) -> None:
+    texts = rows.order_texts
+    positions = rows.position_texts
     await conn.execute(
         _WRITE,
-        [o.id for o in changed],
-        ",".join([o.status for o in changed]),
+        rows.order_ids,
+        ",".join(rows.order_statuses),
         ",".join([t[0] for t in texts]),
         ",".join([t[1] for t in texts]),
         ",".join([t[2] or "" for t in texts]),
         ",".join([t[3] for t in texts]),
-        [o.reject_reason for o in changed],
-        [o.cancel_reason for o in changed],
-        market_id,
-        [a for a, _ in positions],
-        [r[0] for r in position_rows],
-        [r[1] for r in position_rows],
-        [r[2] for r in position_rows],
-        [k[0] for k, _ in deltas],
-        [k[1] for k, _ in deltas],
-        [s.amount_text(k[1], d[0]) for k, d in deltas],
-        [s.amount_text(k[1], d[1]) for k, d in deltas],
-        s.last_seq,
+        rows.reject_reasons,
+        rows.cancel_reasons,
+        rows.market_id,
+        rows.position_accounts,
+        [r[0] for r in positions],
+        [r[1] for r in positions],
+        [r[2] for r in positions],
+        [k[0] for k in rows.balance_keys],
+        [k[1] for k in rows.balance_keys],
+        rows.balance_totals,
+        rows.balance_helds,
+        rows.last_seq,
     )
-    if s.fills:
-        quote = s.market.row.quote_asset
+    if rows.fills:
         await conn.copy_to_table(
             "fills",
             columns=[
@@ -169,19 +194,13 @@ async def write(conn: Connection, s: Settlement) -> None:
                 "realized_pnl",
                 "fee_asset",
             ],
-            source=_copy_text([(market_id, *f, quote) for f in s.fills]),
+            source=_copy_text([(rows.market_id, *f, rows.quote_asset) for f in rows.fills]),
             format="text",
         )
-    ledger = [(k, amount) for k, amount in sorted(s.ledger.items()) if amount]
-    if ledger:
+    if rows.ledger:
         await conn.copy_to_table(
             "ledger_entries",
             columns=["account_id", "asset", "kind", "amount", "market_id"],
-            source=_copy_text(
-                [
-                    (a, asset, kind, s.amount_text(asset, amount), market_id)
-                    for (a, asset, kind), amount in ledger
-                ]
-            ),
+            source=_copy_text([(*entry, rows.market_id) for entry in rows.ledger]),
             format="text",
         )

@@ -98,7 +98,7 @@ class Persister:
                 positions = await settlement_db.load_positions(conn, market_id, sorted(accounts))
             batch = Settlement.load(market, orders, positions)
             batch.apply_all(fresh)
-            await settlement_db.write(conn, batch)
+            await settlement_db.write(conn, batch.rows())
         if batch.skipped:
             log.warning("events for unknown orders", market=market_id, count=batch.skipped)
         self.applied_seq[market_id] = batch.last_seq

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any, Literal, cast
 
 import ordex
+from ordex.db.settlement import SettledRows
 from ordex.services.markets import Market, decimal_places
 
 HOUSE_ACCOUNT = 1
@@ -27,11 +28,6 @@ LIVE = frozenset({"PENDING", "OPEN", "PARTIALLY_FILLED", "UNTRIGGERED"})
 CONDITIONAL = frozenset({"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"})
 AVERAGE_PRICE_UNIT = Decimal("1e-12")
 # The columns `Settlement.load` takes, in this order (`db.settlement` selects them so).
-ORDER_COLUMNS = (
-    "id", "account_id", "side", "type", "quantity", "filled_quantity", "average_price", "status",
-    "hold_asset", "hold_amount", "hold_released", "reject_reason", "cancel_reason",
-)  # fmt: skip
-POSITION_COLUMNS = ("account_id", "size", "cost", "realized_pnl")
 
 
 def places(text: str) -> int:
@@ -395,6 +391,33 @@ class Settlement:
         return units_text(realized, m.row.quote_decimals)
 
     # ----- rows to write ---------------------------------------------------------------------
+
+    def rows(self) -> SettledRows:
+        """What the batch changed, for `db.settlement.write`."""
+        changed = [o for o in self.orders.values() if o.changed]
+        positions = sorted((a, p) for a, p in self.positions.items() if p.changed)
+        deltas = [(key, d) for key, d in sorted(self.balances.items()) if d[0] or d[1]]
+        return SettledRows(
+            market_id=self.market.id,
+            quote_asset=self.market.row.quote_asset,
+            last_seq=self.last_seq,
+            order_ids=[o.id for o in changed],
+            order_statuses=[o.status for o in changed],
+            order_texts=[self.order_texts(o) for o in changed],
+            reject_reasons=[o.reject_reason for o in changed],
+            cancel_reasons=[o.cancel_reason for o in changed],
+            position_accounts=[a for a, _ in positions],
+            position_texts=[self.position_texts(p) for _, p in positions],
+            balance_keys=[key for key, _ in deltas],
+            balance_totals=[self.amount_text(key[1], d[0]) for key, d in deltas],
+            balance_helds=[self.amount_text(key[1], d[1]) for key, d in deltas],
+            fills=self.fills,
+            ledger=[
+                (account, asset, kind, self.amount_text(asset, amount))
+                for (account, asset, kind), amount in sorted(self.ledger.items())
+                if amount
+            ],
+        )
 
     def amount_text(self, asset: str, units: int) -> str:
         return units_text(units, self._scale_of(asset))
