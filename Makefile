@@ -28,21 +28,33 @@ build: | $(STAMPS)/deps ## Build the Rust extension into the venv (release)
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH maturin develop --release -q
 
 .PHONY: run
-run: install ## Run ordex (embedded PostgreSQL and Redis under ./.ordex)
+run: install ## Run ordex (embedded PostgreSQL, Redis and EVM dev chain under ./.ordex)
 	$(VENV)/bin/ordex serve
 
+# schemathesis (the API fuzzer) pins what web3-ethereum-defi cannot (pyrate-limiter): a venv of
+# its own, used by tests/openapi and `make fuzz-api`.
+$(STAMPS)/schemathesis:
+	@mkdir -p $(STAMPS)
+	python3 -m venv .venv-schemathesis
+	.venv-schemathesis/bin/python -m pip install -q 'schemathesis>=4.3,<5'
+	@touch $@
+
 .PHONY: test
-test: install ## Run every test: cargo test for the engine and the flow evaluator, then pytest
-	cargo test -q -p ordex-engine -p ordex-flow
+test: install $(STAMPS)/schemathesis ## Run every test: cargo test (engine, flow evaluator, Uniswap math), then pytest
+	cargo test -q -p ordex-engine -p ordex-flow -p ordex-uniswap
 	$(PY) -m pytest -q
 
 .PHONY: test-rust
-test-rust: ## Rust tests only (engine, flow evaluator)
-	cargo test -q -p ordex-engine -p ordex-flow
+test-rust: ## Rust tests only (engine, flow evaluator, Uniswap math)
+	cargo test -q -p ordex-engine -p ordex-flow -p ordex-uniswap
 
 .PHONY: test-py
-test-py: install ## Python tests only
+test-py: install $(STAMPS)/schemathesis ## Python tests only
 	$(PY) -m pytest -q
+
+.PHONY: fuzz-api
+fuzz-api: install $(STAMPS)/schemathesis ## Fuzz the HTTP API with schemathesis (every check, 100 examples per operation) against its own server
+	$(PY) -m tests.openapi.fuzz --examples $(or $(EXAMPLES),100)
 
 .PHONY: lint
 lint: install ## rustfmt, clippy -D warnings, ruff, mypy and stubtest
@@ -64,6 +76,8 @@ fmt: install ## Format Rust and Python sources
 $(STAMPS)/bench-deps: pyproject.toml | $(STAMPS)/deps
 	$(PY) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["bench"]))' > $(STAMPS)/bench-requirements.txt
 	$(PIP) install -q -r $(STAMPS)/bench-requirements.txt
+	@# ethereum-etl and cryo (indexer benchmark) pin what ordex cannot: venvs of their own.
+	$(PY) -m benchmarks.indexer.peers
 	@# wrk drives the HTTP benchmarks (exchange intake, paper session orders): Debian's package.
 	@command -v wrk >/dev/null || apt-get install -y -q wrk || sudo apt-get install -y -q wrk
 	@touch $@
@@ -74,4 +88,4 @@ bench: install $(STAMPS)/bench-deps ## Install the peer libraries, run every ben
 
 .PHONY: clean
 clean: ## Remove build outputs and the venv
-	rm -rf target $(VENV) $(STAMPS) python/ordex/*.so
+	rm -rf target $(VENV) .venv-schemathesis $(STAMPS) python/ordex/*.so

@@ -4,7 +4,7 @@ Each suite runs in its own process (no suite's memory or threads skew another), 
 table with ratios against its peers and targets, and writes JSON into one results folder.
 
     python -m benchmarks [--quick] [--only engine,python,exchange,realtime,backtest,decisions,
-                          sessions,executions] [--out DIR]
+                          sessions,executions,indexer,uniswap] [--out DIR]
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ SUITES = (
     Suite("decisions", "/similar over 100,000 decisions: HNSW vs an exact scan, recall"),
     Suite("sessions", "Paper-venue POST /api/v1/orders next to the root POST /orders"),
     Suite("executions", "Candle close to order sent, 100 flow executions on the paper venue"),
+    Suite("indexer", "EVM ingest vs raw fetch, ethereum-etl and cryo; /api/v1 page latency"),
+    Suite("uniswap", "Uniswap v3 pool math: Rust through the binding vs Python integers"),
 )
 
 

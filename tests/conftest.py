@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import asyncpg
+
+    from ordex.devchain import DevChain
 
 TEMPLATE_DB = "ordex_template"
 REDIS_DATABASES = 16  # redis-server default; index 0 is left unused
@@ -137,3 +141,34 @@ def ordex_home(tmp_path: Path) -> Path:
     home = tmp_path / "ordex-home"
     home.mkdir()
     return home
+
+
+@pytest.fixture(scope="session")
+def devchain() -> Iterator[DevChain]:
+    """ONE EVM dev chain per session (JSON-RPC at `.url`), started on first use.
+
+    Shared: a test that changes the chain in ways others could notice (reorgs, mining control)
+    takes `evm_snapshot` first and `evm_revert`s after, or uses `make_devchain`.
+    """
+    from ordex.devchain import start_devchain
+
+    chain = start_devchain()
+    yield chain
+    chain.stop()
+
+
+@pytest.fixture
+def make_devchain() -> Iterator[Callable[[], DevChain]]:
+    """A factory of fresh dev chains (about a second each), all stopped after the test."""
+    from ordex.devchain import start_devchain
+
+    started: list[DevChain] = []
+
+    def make() -> DevChain:
+        chain = start_devchain()
+        started.append(chain)
+        return chain
+
+    yield make
+    for chain in started:
+        chain.stop()

@@ -35,24 +35,53 @@ __all__ = [
     "OrdexError",
     "SetMarkPrice",
     "SnapshotFormatError",
+    "UniswapMathError",
     "__version__",
     "account_margin",
     "apply_fill",
     "backtest",
+    "centre_range",
+    "compute_swap_step",
     "fee",
+    "fee_growth_inside",
+    "funding_amounts",
     "funding_payment",
+    "funding_weights",
+    "get_amount0_delta",
+    "get_amount0_delta_signed",
+    "get_amount0_for_liquidity",
+    "get_amount1_delta",
+    "get_amount1_delta_signed",
+    "get_amount1_for_liquidity",
+    "get_amounts_for_liquidity",
+    "get_liquidity_for_amount0",
+    "get_liquidity_for_amount1",
+    "get_liquidity_for_amounts",
+    "get_next_sqrt_price_from_amount0_rounding_up",
+    "get_next_sqrt_price_from_amount1_rounding_down",
+    "get_next_sqrt_price_from_input",
+    "get_next_sqrt_price_from_output",
+    "get_sqrt_ratio_at_tick",
+    "get_tick_at_sqrt_ratio",
     "indicator",
     "initial_margin",
     "liquidation_price",
     "liquidation_price_cross",
+    "lp_backtest",
     "maintenance_margin",
+    "mul_div",
+    "mul_div_rounding_up",
     "node_types",
     "notional",
     "open_orders_margin",
     "peek_commands",
     "risk_check",
+    "rung_range",
+    "simulate_pool_swaps",
     "spot_hold",
     "sweep",
+    "tick_spacing_for_fee",
+    "tokens_owed",
     "unrealized_pnl",
     "validate_flow",
 ]
@@ -92,6 +121,10 @@ class FlowValidationError(OrdexError):
     node: str | None
     problem: str
     param: str | None
+
+class UniswapMathError(OrdexError):
+    """Uniswap v3 arithmetic refused its inputs: a tick or sqrt price out of range, an overflow,
+    zero liquidity, too little liquidity for an output, a bad fee or range."""
 
 @final
 class MarketConfig:
@@ -579,3 +612,134 @@ def sweep(
 
 def indicator(type_name: str, params: str, candles: Any) -> dict[str, list[float]]:
     """One indicator node over the candles' closes: its outputs by port name."""
+
+# Uniswap v3 pool arithmetic (rust/ordex-uniswap): exact integers in and out. Sqrt prices are
+# Q64.96 (< 2**160), liquidity < 2**128, amounts and Q128 fee growth counters < 2**256.
+
+def get_sqrt_ratio_at_tick(tick: int) -> int:
+    """The sqrt price (Q64.96) at `tick`, rounded as the pool rounds it."""
+
+def get_tick_at_sqrt_ratio(sqrt_price_x96: int) -> int:
+    """The greatest tick whose sqrt price is at most `sqrt_price_x96`."""
+
+def mul_div(a: int, b: int, denominator: int) -> int:
+    """`floor(a * b / denominator)` through a 512-bit product."""
+
+def mul_div_rounding_up(a: int, b: int, denominator: int) -> int:
+    """`ceil(a * b / denominator)` through a 512-bit product."""
+
+def get_next_sqrt_price_from_amount0_rounding_up(
+    sqrt_price_x96: int, liquidity: int, amount: int, add: bool
+) -> int:
+    """The sqrt price after adding (`add`) or removing `amount` of token0, rounded up."""
+
+def get_next_sqrt_price_from_amount1_rounding_down(
+    sqrt_price_x96: int, liquidity: int, amount: int, add: bool
+) -> int:
+    """The sqrt price after adding (`add`) or removing `amount` of token1, rounded down."""
+
+def get_next_sqrt_price_from_input(
+    sqrt_price_x96: int, liquidity: int, amount_in: int, zero_for_one: bool
+) -> int:
+    """The sqrt price after swapping in `amount_in` (token0 when `zero_for_one`, else token1)."""
+
+def get_next_sqrt_price_from_output(
+    sqrt_price_x96: int, liquidity: int, amount_out: int, zero_for_one: bool
+) -> int:
+    """The sqrt price after swapping out `amount_out` (token1 when `zero_for_one`, else token0)."""
+
+def get_amount0_delta(sqrt_a: int, sqrt_b: int, liquidity: int, round_up: bool) -> int:
+    """Token0 between two sqrt prices for `liquidity`, rounded up or down."""
+
+def get_amount1_delta(sqrt_a: int, sqrt_b: int, liquidity: int, round_up: bool) -> int:
+    """Token1 between two sqrt prices for `liquidity`, rounded up or down."""
+
+def get_amount0_delta_signed(sqrt_a: int, sqrt_b: int, liquidity: int) -> int:
+    """Signed token0 for a liquidity change: added liquidity owes (up, positive), removed is
+    paid (down, negative)."""
+
+def get_amount1_delta_signed(sqrt_a: int, sqrt_b: int, liquidity: int) -> int:
+    """Signed token1 for a liquidity change, rounded as `get_amount0_delta_signed`."""
+
+def get_liquidity_for_amount0(sqrt_a: int, sqrt_b: int, amount0: int) -> int:
+    """Liquidity that `amount0` of token0 buys over the range `[sqrt_a, sqrt_b]`."""
+
+def get_liquidity_for_amount1(sqrt_a: int, sqrt_b: int, amount1: int) -> int:
+    """Liquidity that `amount1` of token1 buys over the range `[sqrt_a, sqrt_b]`."""
+
+def get_liquidity_for_amounts(
+    sqrt_price_x96: int, sqrt_a: int, sqrt_b: int, amount0: int, amount1: int
+) -> int:
+    """The most liquidity both amounts pay for over `[sqrt_a, sqrt_b]` at `sqrt_price_x96`."""
+
+def get_amount0_for_liquidity(sqrt_a: int, sqrt_b: int, liquidity: int) -> int:
+    """Token0 held by `liquidity` over `[sqrt_a, sqrt_b]` with the price at or below the range."""
+
+def get_amount1_for_liquidity(sqrt_a: int, sqrt_b: int, liquidity: int) -> int:
+    """Token1 held by `liquidity` over `[sqrt_a, sqrt_b]` with the price at or above the range."""
+
+def get_amounts_for_liquidity(
+    sqrt_price_x96: int, sqrt_a: int, sqrt_b: int, liquidity: int
+) -> tuple[int, int]:
+    """`(amount0, amount1)` held by `liquidity` over `[sqrt_a, sqrt_b]` at `sqrt_price_x96`."""
+
+def compute_swap_step(
+    sqrt_price_current_x96: int,
+    sqrt_price_target_x96: int,
+    liquidity: int,
+    amount_remaining: int,
+    fee_pips: int,
+) -> tuple[int, int, int, int]:
+    """One swap step toward the target: `(sqrt_price_next_x96, amount_in, amount_out,
+    fee_amount)`. `amount_remaining` > 0 is exact input (fee included), < 0 exact output."""
+
+def fee_growth_inside(
+    tick_lower: int,
+    tick_upper: int,
+    tick_current: int,
+    fee_growth_global_x128: int,
+    lower_outside_x128: int,
+    upper_outside_x128: int,
+) -> int:
+    """Fee growth (Q128, one token) inside `[tick_lower, tick_upper)`, wrapping as the pool does."""
+
+def tokens_owed(
+    fee_growth_inside_x128: int, fee_growth_inside_last_x128: int, liquidity: int
+) -> int:
+    """Fees owed to `liquidity`: `(inside - inside_last) * liquidity / 2**128`, wrapping."""
+
+def tick_spacing_for_fee(fee_pips: int) -> int:
+    """Tick spacing of a standard fee tier: 100 -> 1, 500 -> 10, 3000 -> 60, 10000 -> 200."""
+
+def centre_range(tick_current: int, tick_spacing: int, tick_buckets: int) -> tuple[int, int]:
+    """The centre range `(lower, upper)`: `tick_buckets` spacings wide, holding `tick_current`."""
+
+def rung_range(
+    centre_lower: int,
+    centre_upper: int,
+    index: int,
+    above: bool,
+    tick_spacing: int,
+    tick_buckets: int,
+    bucket_offset: int,
+) -> tuple[int, int]:
+    """Rung `index` (1, 2, ...) above or below the centre: `(lower, upper)`."""
+
+def funding_weights(curve: str, max_bots: int) -> list[int]:
+    """Integer weights of rungs `0..max_bots` (0 the centre) for LINEAR, DECAY or GAUSSIAN."""
+
+def funding_amounts(curve: str, max_bots: int, total: int) -> list[int]:
+    """`floor(w_i / sum(w) * total)` per rung: never more than `total` in all."""
+
+def lp_backtest(config: dict[str, Any], swaps: Any, pool_state: dict[str, Any]) -> dict[str, Any]:
+    """A droid's ladder replayed over swaps or a price path through an in-memory pool.
+
+    `swaps`: a buffer of int64 `(amount_specified, zero_for_one)` pairs, a sequence of such
+    tuples, or a sequence of sqrtPriceX96 ints (a price path). The GIL is released during the run.
+    See `ordex.uniswap.lp_backtest` for the keys of `config`, `pool_state` and the result."""
+
+def simulate_pool_swaps(
+    pool_state: dict[str, Any], swaps: Iterable[tuple[int, bool] | tuple[int, bool, int]]
+) -> list[tuple[int, int, int, int, int]]:
+    """Swaps through a pool built from `pool_state`: `(amount0, amount1, sqrt_price_x96, tick,
+    liquidity)` after each, amounts signed as the pool returns them (positive paid in)."""

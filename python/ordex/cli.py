@@ -8,18 +8,22 @@ import os
 import signal
 import threading
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from ordex.cli_backtest import backtest
+from ordex.cli_devchain import devchain_app
 from ordex.cli_secrets import secrets_app
 from ordex.cli_worker import worker
 from ordex.config import Settings, get_settings
 from ordex.db.migrate import MigrationError, migrate
 from ordex.embedded import EmbeddedServerError, EmbeddedServices, HomeLock
 from ordex.logging import configure_logging, get_logger
+
+if TYPE_CHECKING:
+    from ordex.devchain.process import DevChainProcess
 
 app = typer.Typer(help="ordex: self-hosted crypto trading platform", no_args_is_help=True)
 console = Console(stderr=True)
@@ -72,6 +76,7 @@ def serve(
     try:
         with HomeLock(home):
             services = EmbeddedServices(home, settings.database_url, settings.redis_url)
+            devchain = _start_devchain(settings)
             try:
                 services.start()
                 assert services.database_url is not None and services.redis_url is not None
@@ -80,6 +85,8 @@ def serve(
                 os.environ["DATABASE_URL"] = services.database_url
                 os.environ["REDIS_URL"] = services.redis_url
                 os.environ["ORDEX_HOME"] = str(home)
+                if devchain is not None:
+                    os.environ["ETH_RPC_URL"] = devchain.wait_ready()
                 if settings.database_url is None and settings.redis_url is None:
                     # Embedded default: the exchange workers run inside the API process.
                     os.environ.setdefault("ORDEX_RUN_WORKERS", "1")
@@ -107,11 +114,24 @@ def serve(
                 # A second Ctrl-C must not cut the shutdown of the data servers short.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                if devchain is not None:
+                    devchain.stop()
                 services.stop()
     except (EmbeddedServerError, MigrationError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     log.info("ordex stopped")
+
+
+def _start_devchain(settings: Settings) -> DevChainProcess | None:
+    """Start the embedded EVM dev chain when no ETH_RPC_URL is set (ready-wait comes later)."""
+    if settings.eth_rpc_url is not None or not settings.ordex_devchain:
+        return None
+    from ordex.devchain.process import DevChainProcess
+
+    process = DevChainProcess(settings.home, port=settings.ordex_devchain_port)
+    process.start()
+    return process
 
 
 @app.command("migrate")
@@ -141,6 +161,7 @@ app.command("backtest")(backtest)
 users_app = typer.Typer(help="Manage users from the command line", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(devchain_app, name="devchain")
 
 
 def _with_database(settings: Settings, action: str, **kwargs: str) -> None:

@@ -1,5 +1,5 @@
-"""`ordex secrets rotate-key`: re-encrypt every stored exchange credential and AI key under a new
-key.
+"""`ordex secrets rotate-key`: re-encrypt every stored exchange credential, AI key and droid
+wallet key under a new key.
 
 Stop the API first: running processes hold the old key. The database side is one transaction, so
 either every row moves to the new key or none does. When the current key lives in the generated
@@ -23,7 +23,7 @@ from ordex.crypto import DecryptionError, SecretBox, SecretKeyError
 from ordex.db.migrate import MigrationError, migrate
 from ordex.db.pool import create_pool
 from ordex.embedded import EmbeddedServerError, EmbeddedServices, HomeLock
-from ordex.services import ai_keys, exchange_accounts
+from ordex.services import ai_keys, droid_accounts, exchange_accounts
 
 secrets_app = typer.Typer(help="Secrets at rest (exchange credentials)", no_args_is_help=True)
 console = Console(stderr=True)
@@ -39,14 +39,15 @@ def _write_private(path: Path, value: str) -> None:
     os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
 
 
-async def _rotate(database_url: str, old: SecretBox, new: SecretBox) -> tuple[int, int]:
-    """(exchange accounts, AI keys) re-sealed, in one transaction: all or nothing."""
+async def _rotate(database_url: str, old: SecretBox, new: SecretBox) -> tuple[int, int, int]:
+    """(exchange accounts, AI keys, droid wallets) re-sealed, in one transaction: all or nothing."""
     pool = await create_pool(database_url, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn, conn.transaction():
             accounts = await exchange_accounts.rotate_key(conn, old, new)
             keys = await ai_keys.rotate_key(conn, old, new)
-            return accounts, keys
+            wallets = await droid_accounts.rotate_key(conn, old, new)
+            return accounts, keys, wallets
     finally:
         await pool.close()
 
@@ -62,7 +63,7 @@ def rotate_key(
         typer.Option(help="The current key, when it is neither ORDEX_SECRET_KEY nor the key file"),
     ] = None,
 ) -> None:
-    """Re-encrypt every exchange credential and AI key with a new key, in one transaction."""
+    """Re-encrypt every exchange credential, AI key and droid wallet key, in one transaction."""
     configured = Settings()
     from_env = configured.ordex_secret_key is not None
     settings = configured.with_secrets()
@@ -89,7 +90,9 @@ def rotate_key(
                 services.start()
                 assert services.database_url is not None
                 migrate(services.database_url)
-                accounts, keys = asyncio.run(_rotate(services.database_url, old_box, new_box))
+                accounts, keys, wallets = asyncio.run(
+                    _rotate(services.database_url, old_box, new_box)
+                )
             finally:
                 services.stop()
     except (EmbeddedServerError, MigrationError, DecryptionError) as exc:
@@ -97,7 +100,10 @@ def rotate_key(
         console.print(f"[red]error:[/red] {exc}; nothing was changed")
         raise typer.Exit(1) from exc
 
-    console.print(f"re-encrypted {accounts} exchange account(s) and {keys} AI key(s)")
+    console.print(
+        f"re-encrypted {accounts} exchange account(s), {keys} AI key(s)"
+        f" and {wallets} droid wallet key(s)"
+    )
     if from_env:
         console.print("ORDEX_SECRET_KEY is set: set it to the new key before starting ordex again")
         if new_key is None:

@@ -14,8 +14,10 @@ from ordex.config import Settings
 from ordex.process_tuning import settle_heap
 from ordex.workers.runtime import ROLES
 
-# `flows`: the flow worker (live flow executions, workers/flow_runner.py).
-ALL_ROLES = (*ROLES, "flows")
+# `flows`: the flow worker (live flow executions, workers/flow_runner.py); `indexer`: the EVM
+# indexer (workers/indexer.py, needs ETH_RPC_URL); `droids`: the Uniswap v3 droids
+# (workers/droids.py, needs ETH_RPC_URL).
+ALL_ROLES = (*ROLES, "flows", "indexer", "droids")
 ROLE_HELP = f"Roles to run: {', '.join(ALL_ROLES)} (or all)"
 
 
@@ -66,7 +68,7 @@ async def _run(settings: Settings, roles: set[str], markets: str | None) -> None
             pool,
             redis,
             all_markets,
-            roles=roles - {"flows"},
+            roles=roles - {"flows", "indexer", "droids"},
             matcher_markets=chosen,
             snapshot_every=settings.ordex_snapshot_every,
             lease_ms=settings.ordex_lease_ms,
@@ -77,11 +79,39 @@ async def _run(settings: Settings, roles: set[str], markets: str | None) -> None
             loop.add_signal_handler(sig, stop.set)
         await runtime.start()
         flows = _flow_runner(settings, pool, redis) if "flows" in roles else None
+        indexer = None
+        if "indexer" in roles:
+            from ordex.workers.indexer import start_embedded as start_indexer
+
+            indexer = await start_indexer(
+                pool, redis, settings.home, settings.ordex_lease_ms, settings.eth_rpc_url
+            )
+            if indexer is None:
+                raise typer.BadParameter("ETH_RPC_URL must be set to run the indexer")
+        droids = None
+        if "droids" in roles:
+            from ordex.crypto import SecretBox
+            from ordex.workers.droids import start_embedded as start_droids
+
+            droids = await start_droids(
+                pool,
+                redis,
+                SecretBox.from_settings(settings.with_secrets()),
+                settings.home,
+                settings.ordex_lease_ms,
+                settings.eth_rpc_url,
+            )
+            if droids is None:
+                raise typer.BadParameter("ETH_RPC_URL must be set to run the droids")
         settle_heap()
         log.info("workers running", roles=sorted(roles), markets=chosen)
         await stop.wait()
         if flows is not None:
             await flows.close()
+        if indexer is not None:
+            await indexer.close()
+        if droids is not None:
+            await droids.close()
         await runtime.stop()
     finally:
         await redis.aclose()

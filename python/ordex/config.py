@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     db_pool_min: Annotated[int, Field(ge=0)] = 1
     db_pool_max: Annotated[int, Field(ge=1)] = 10
 
+    # An EVM node's JSON-RPC URL; unset, `ordex serve` starts the embedded dev chain (unless
+    # ORDEX_DEVCHAIN=0) on ORDEX_DEVCHAIN_PORT (0: any free port) and exports its URL.
+    eth_rpc_url: str | None = None
+    ordex_devchain: bool = True
+    ordex_devchain_port: Annotated[int, Field(ge=0, le=65535)] = 0
+
     @property
     def home(self) -> Path:
         return self.ordex_home.expanduser().resolve()

@@ -71,7 +71,7 @@ async def test_status_performance_and_dashboard_of_a_running_execution(
     response = await api.http.get(
         f"/api/flows/{flow_id}/performance", params=backwards, headers=api.alice.headers
     )
-    error(response, 400, "INVALID_DATE_RANGE")
+    assert response.status_code == 200 and response.json()["totalTrades"] == 0
     error(await api.get(f"/api/flows/{flow_id}/performance", api.bob), 404, "FLOW_NOT_FOUND")
     error(await api.get("/api/flows/flow_abc/performance"), 404, "FLOW_NOT_FOUND")
 

@@ -301,3 +301,39 @@ async def test_any_process_can_emit_to_a_users_room_through_redis(
             "state:changed", {"type": "state:changed", "userId": user_id}, room=f"user:{user_id}"
         )
         assert (await sio.next("state:changed"))["userId"] == user_id
+
+
+async def test_the_auth_token_cookie_signs_in_a_same_origin_connection(live: LiveServer) -> None:
+    token, user_id = await live.sign_up("cookie@example.com")
+    host = live.url.removeprefix("http://")
+    same_origin = {"Cookie": f"auth_token={token}", "Origin": live.url, "Host": host}
+    client = socketio.AsyncClient(reconnection=False)
+    sio = Recorder(client)
+    await client.connect(
+        live.url, headers=same_origin, transports=["websocket"], socketio_path="socket.io"
+    )
+    try:
+        assert (await sio.next("authenticated")) == {"userId": user_id}
+        await sio.emit("subscribe", {"config": BINANCE, "symbol": "BTC/USDT", "dataType": "ticker"})
+        assert (await sio.next("subscribed"))["subscriptionId"] == "binance:spot:BTC/USDT:ticker"
+    finally:
+        await client.disconnect()
+
+    # Another site's page cannot ride on the cookie; a bad cookie signs nobody in.
+    for headers in (
+        {"Cookie": f"auth_token={token}", "Origin": "http://elsewhere.example"},
+        {"Cookie": "auth_token=not-a-token"},
+    ):
+        client = socketio.AsyncClient(reconnection=False)
+        sio = Recorder(client)
+        await client.connect(
+            live.url, headers=headers, transports=["websocket"], socketio_path="socket.io"
+        )
+        try:
+            await sio.emit(
+                "subscribe", {"config": BINANCE, "symbol": "BTC/USDT", "dataType": "ticker"}
+            )
+            assert (await sio.next("error"))["code"] == "UNAUTHENTICATED"
+            assert sio.events["authenticated"].empty()
+        finally:
+            await client.disconnect()

@@ -22,10 +22,13 @@ from redis.asyncio import Redis
 
 from ordex.api.deps import document_credentials, get_principal
 from ordex.api.errors import BodySizeLimitMiddleware, error_response, install_error_handlers
+from ordex.api.json_guard import JsonBodyGuard
 from ordex.api.metrics import install_metrics
 from ordex.api.middleware import AccessLogMiddleware, ReleaseConnection
+from ordex.api.openapi import complete_openapi
 from ordex.api.realtime.mount import RealtimeMount
 from ordex.api.realtime.runtime import RealtimeRuntime
+from ordex.api.route_paths import shadow_literal_paths
 from ordex.api.routes import (
     accounts,
     admin,
@@ -36,6 +39,8 @@ from ordex.api.routes import (
     dashboard,
     dashboards,
     decisions,
+    devbe,
+    droids,
     engine,
     exchange,
     exchange_keys,
@@ -55,6 +60,7 @@ from ordex.api.routes import (
     settings,
     trade,
     user_token,
+    v1_indexer,
     widget_settings,
     widgets,
 )
@@ -67,6 +73,7 @@ from ordex.services.credential_cache import CredentialCache
 from ordex.services.order_batcher import DEFAULT_CONCURRENCY as ORDER_BATCH_CONCURRENCY
 from ordex.services.order_batcher import OrderBatcher
 from ordex.version import VERSION
+from ordex.web import install_web
 
 log = get_logger(__name__)
 
@@ -100,6 +107,9 @@ PROTECTED: tuple[APIRouter, ...] = (
     assistant.router,
     notifications.router,
     dashboard.router,
+    v1_indexer.router,
+    devbe.router,
+    droids.router,
 )
 
 
@@ -161,6 +171,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from ordex.workers.runtime import start_embedded
 
             app.state.exchange_runtime = await start_embedded(app.state.pool, app.state.redis)
+        app.state.indexer = None
+        if settings.ordex_run_workers:
+            # The EVM indexer, when an ETH RPC URL is configured (one owner by its Redis lease).
+            from ordex.workers.indexer import start_embedded as start_indexer
+
+            app.state.indexer = await start_indexer(
+                app.state.pool,
+                app.state.redis,
+                settings.home,
+                settings.ordex_lease_ms,
+                settings.eth_rpc_url,
+            )
+        app.state.droids = None
+        if settings.ordex_run_workers:
+            # The Uniswap v3 droids, when an ETH RPC URL is configured (a lease per droid).
+            from ordex.crypto import SecretBox
+            from ordex.workers.droids import start_embedded as start_droids
+
+            app.state.droids = await start_droids(
+                app.state.pool,
+                app.state.redis,
+                SecretBox.from_settings(settings),
+                settings.home,
+                settings.ordex_lease_ms,
+                settings.eth_rpc_url,
+            )
         settle_heap()
         try:
             yield
@@ -168,6 +204,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.realtime.close()
             await app.state.order_batcher.close()
             await _close_pool(app.state.order_pool)
+            if app.state.droids is not None:
+                await app.state.droids.close()
+            if app.state.indexer is not None:
+                await app.state.indexer.close()
             if app.state.exchange_runtime is not None:
                 await app.state.exchange_runtime.stop()
             await app.state.redis.aclose()
@@ -208,12 +248,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if router is not exchange.router:
             app.include_router(router, dependencies=guard)
     document_credentials(app, PUBLIC, PROTECTED)
+    complete_openapi(app)
+    shadow_literal_paths(app)
+    install_web(app)  # the web terminal at /app; `/` sends browsers there
 
     app.add_middleware(ReleaseConnection)  # innermost: after the error handlers have answered
     install_metrics(app)
     # Socket.IO at /socket.io and the WebSocket at /api/v1/ws, on the same port as the API.
     app.state.realtime = RealtimeRuntime(app, settings, redis_url)
     app.add_middleware(RealtimeMount, server=app.state.realtime.sio)
+    app.add_middleware(JsonBodyGuard)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.access_log:
         app.add_middleware(AccessLogMiddleware)

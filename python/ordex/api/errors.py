@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ordex.api.route_paths import allowed_methods
 from ordex.logging import get_logger
 from ordex.services.errors import ServiceError
 
@@ -113,6 +114,10 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     if status == 404 and message == "Not Found":
         message = "Not found"
     headers = dict(exc.headers) if exc.headers else None
+    if status == 405:
+        # Starlette names only the first route matching the path; a path served by several
+        # routes (GET on one, POST on another) allows the methods of all of them.
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
     return error_response(request.url.path, status, message, headers=headers)
 
 

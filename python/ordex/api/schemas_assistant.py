@@ -15,7 +15,8 @@ MAX_MESSAGE_CHARS = 100_000
 
 class AiKeyCreate(Body):
     apiKey: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = Field(
-        description="Anthropic API key (must start with sk-ant-)"
+        description="Anthropic API key (must start with sk-ant-)",
+        json_schema_extra={"pattern": r"^\s*sk-ant-[\s\S]*\S"},  # the service's rule
     )
 
 

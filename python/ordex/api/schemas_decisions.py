@@ -19,15 +19,18 @@ from pydantic import (
     AliasChoices,
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from ordex.api.schemas import ApiErrorOut
 from ordex.api.schemas_workspace import Body, JsonObject
+from ordex.schema_doc import not_null
 
 MAX_CONTEXT_BYTES = 64 * 1024
 MAX_TEXT = 200_000
@@ -41,10 +44,25 @@ def _not_bool(value: Any) -> Any:
 
 
 NotBool = BeforeValidator(_not_bool)
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"\S")
+]
 LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 Count = Annotated[int, NotBool, Field(ge=0, le=100_000_000)]
-Pnl = Annotated[Decimal, NotBool, Field(allow_inf_nan=False, max_digits=40, decimal_places=18)]
+Pnl = Annotated[
+    Decimal,
+    NotBool,
+    Field(allow_inf_nan=False, max_digits=40, decimal_places=18),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": -1e22, "maximum": 1e22, "multipleOf": 1e-18},
+                {"type": "string", "pattern": r"^\s*[+-]?[0-9]{1,22}(\.[0-9]{0,18})?\s*$"},
+            ],
+            "description": "at most 40 digits, 18 of them after the point",
+        }
+    ),
+]
 
 
 def _upper(value: Any) -> Any:
@@ -113,6 +131,8 @@ class DecisionCreate(Body):
         list[float] | None, Field(max_length=MAX_EMBEDDING), AfterValidator(_finite)
     ] = Field(
         default=None,
+        # The default dimensions; the service checks the configured ones.
+        json_schema_extra={"minItems": 1536, "maxItems": 1536},
         description="the agent's embedding of the prompt, ORDEX_PROMPT_EMBEDDING_DIMENSIONS "
         "(1536) numbers; enables /similar?by=prompt",
     )
@@ -133,6 +153,10 @@ class DecisionCreate(Body):
 
 class OutcomeUpdate(Body):
     """At least one of the two. `actual_pnl` may be null (unknown)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=not_null(only=["outcome"], at_least_one=True)
+    )
 
     outcome: Outcome | None = Field(default=None, description="SUCCESS, FAILURE or PENDING")
     actual_pnl: Pnl | None = Field(

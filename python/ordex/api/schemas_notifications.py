@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema, model_validator
 
 from ordex.api.schemas import ApiErrorOut
 from ordex.api.schemas_workspace import (
+    OKX_PASSPHRASE,
     WORKSPACE_ERRORS,
     Body,
     Credential,
@@ -16,6 +17,7 @@ from ordex.api.schemas_workspace import (
     Label,
     OptionalCredential,
 )
+from ordex.services.notification_preferences import EVENTS
 
 NOTIFICATION_ERRORS: dict[int | str, dict[str, Any]] = WORKSPACE_ERRORS
 EXCHANGE_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -48,7 +50,16 @@ class NotificationList(BaseModel):
 
 class PreferencesBody(Body):
     # Checked whole by the service (known keys, booleans), which names the offending key.
-    notification_preferences: dict[str, Any]
+    notification_preferences: Annotated[
+        dict[str, Any],
+        WithJsonSchema(
+            {
+                "type": "object",
+                "properties": {event: {"type": "boolean"} for event in EVENTS},
+                "additionalProperties": False,
+            }
+        ),
+    ]
 
 
 class PreferencesOut(BaseModel):
@@ -60,6 +71,8 @@ def _lower(value: Any) -> Any:
 
 
 class ExchangeKeyValidate(Body):
+    model_config = ConfigDict(json_schema_extra=OKX_PASSPHRASE)
+
     exchange: Annotated[KeyExchange, BeforeValidator(_lower)]
     apiKey: Credential
     secret: Credential

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ordex.api.schemas import API_ERRORS
 from ordex.api.schemas_engine import EngineErrorOut
@@ -28,6 +28,8 @@ OrderType = Literal[
 ]
 OrderStatus = Literal["NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "REJECTED", "EXPIRED"]
 Number = Decimal | str
+# Ids the handlers parse themselves (400 "invalid <name> format"); the document states the format.
+UuidText = Annotated[str, WithJsonSchema({"type": "string", "format": "uuid"})]
 
 TRADE_ERRORS: dict[int | str, dict[str, Any]] = {
     **API_ERRORS,
@@ -101,7 +103,7 @@ class StartBody(BaseModel):
 class StopBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    session_id: str
+    session_id: UuidText
     final_capital: Number | None = Field(
         default=None,
         description=">= 0, optional: kept as reported_final_capital; the statistics come from "
@@ -112,7 +114,7 @@ class StopBody(BaseModel):
 class SessionIdBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    session_id: str
+    session_id: UuidText
 
 
 class OrderBody(BaseModel):
@@ -127,7 +129,7 @@ class OrderBody(BaseModel):
         default=None, description="required for STOP_LOSS*, TAKE_PROFIT* only"
     )
     time_in_force: Literal["GTC", "IOC", "FOK"] = "GTC"
-    session_id: str | None = Field(
+    session_id: UuidText | None = Field(
         default=None,
         description="the session; without it the caller's one session on the symbol, or ordex's "
         "own market",

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -19,10 +20,14 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
 from ordex.api.schemas import API_ERRORS, ApiErrorOut
+from ordex.schema_doc import not_null
 
 WidgetType = Literal[
     "chart", "orderbook", "trades", "orderForm", "portfolio", "userBalances", "userTradingData",
@@ -43,7 +48,9 @@ WORKSPACE_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ApiErrorOut, "description": "Not found, or not the caller's"},
 }
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")
+]
 Description = Annotated[str, StringConstraints(max_length=2000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 JsonObject = dict[str, Any]
@@ -57,10 +64,15 @@ ExchangeId = Annotated[
     str,
     BeforeValidator(_lower),
     StringConstraints(pattern=r"^(\*|[a-z0-9][a-z0-9_.-]{0,49})$"),
+    # As sent: any case, surrounding spaces ignored.
+    WithJsonSchema({"type": "string", "pattern": r"^\s*(\*|[A-Za-z0-9][A-Za-z0-9_.-]{0,49})\s*$"}),
 ]
-Credential = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+Credential = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048, pattern=r"\S")
+]
 
-_SETTING_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+SETTING_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
+_SETTING_KEY = re.compile(SETTING_KEY_PATTERN)
 
 
 def check_setting_key(key: str) -> str:
@@ -69,7 +81,11 @@ def check_setting_key(key: str) -> str:
     return key
 
 
-SettingKey = Annotated[str, AfterValidator(check_setting_key)]
+SettingKey = Annotated[
+    str,
+    AfterValidator(check_setting_key),
+    WithJsonSchema({"type": "string", "pattern": SETTING_KEY_PATTERN}),
+]
 
 
 def _compact(value: float) -> int | float:
@@ -110,6 +126,18 @@ def check_storable(value: Any, depth: int = 0) -> None:
             check_storable(item, depth + 1)
 
 
+def _scalar_kind(annotation: Any) -> type | None:
+    """bool, int or float for a field of one of those (optional or not), else None."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, UnionType):
+        options = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(options) != 1:
+            return None
+        return _scalar_kind(options[0])
+    return annotation if annotation in (bool, int, float) else None
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -119,10 +147,25 @@ class Body(BaseModel):
         check_storable(value)
         return value
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_type(cls, value: Any, info: ValidationInfo) -> Any:
+        """Booleans as JSON booleans only, and never a boolean for a number: pydantic alone would
+        read 0 or "yes" as a boolean and false as 0, which the document (and so a client) takes
+        for errors."""
+        field = cls.model_fields.get(info.field_name or "")
+        kind = None if field is None or value is None else _scalar_kind(field.annotation)
+        if kind is bool and not isinstance(value, bool):
+            raise ValueError("must be a boolean")
+        if kind in (int, float) and isinstance(value, bool):
+            raise ValueError("must be a number, not a boolean")
+        return value
+
 
 class PatchBody(Body):
     """A partial update: at least one field, and null only for the fields in NULLABLE."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra=not_null(at_least_one=True))
     NULLABLE: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="after")
@@ -285,7 +328,12 @@ def _empty_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-OptionalCredential = Annotated[Credential | None, BeforeValidator(_empty_to_none)]
+OptionalCredential = Annotated[
+    Credential | None,
+    BeforeValidator(_empty_to_none),
+    # A blank string is as good as null.
+    WithJsonSchema({"anyOf": [{"type": "string", "maxLength": 2048}, {"type": "null"}]}),
+]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
 
@@ -311,7 +359,23 @@ class AccountUpdate(PatchBody):
     isEncrypted: bool | None = None
 
 
+# okx keys come with a passphrase.
+OKX_PASSPHRASE: dict[str, Any] = {
+    "allOf": [
+        {
+            "if": {"properties": {"exchange": {"const": "okx"}}, "required": ["exchange"]},
+            "then": {
+                "required": ["passphrase"],
+                "properties": {"passphrase": {"type": "string", "pattern": r"\S"}},
+            },
+        }
+    ]
+}
+
+
 class ExchangeKeyCreate(Body):
+    model_config = ConfigDict(json_schema_extra=OKX_PASSPHRASE)
+
     exchange: Annotated[KeyExchange, BeforeValidator(_lower)]
     label: Label | None = None
     apiKey: Credential

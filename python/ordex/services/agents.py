@@ -34,8 +34,9 @@ STATUSES = ("active", "inactive", "error")
 EXTERNAL = "external"
 RUNNER = "runner"
 MAX_NAME = 100
-# Printable, no '/' (names are path segments), no surrounding spaces.
-_NAME = re.compile(rf"^(?=\S)[^/\x00-\x1f\x7f]{{1,{MAX_NAME}}}(?<=\S)$")
+# No control characters, no '/' (names are path segments), no surrounding spaces.
+NAME_PATTERN = rf"^[^/\s\x00-\x1f\x7f]([^/\x00-\x1f\x7f]{{0,{MAX_NAME - 2}}}[^/\s\x00-\x1f\x7f])?$"
+_NAME = re.compile(NAME_PATTERN)
 
 
 def agent_not_found() -> ServiceError:

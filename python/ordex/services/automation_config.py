@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ordex.db import automation_config as config_repo
 from ordex.db.types import Connection
+from ordex.schema_doc import not_null
 from ordex.version import VERSION
 
 
@@ -152,7 +153,7 @@ class ConfigChanges(BaseModel):
     """A PATCH of /api/v1/config: any of the updatable fields, each within its range. Numbers
     may be JSON numbers or decimal strings; unknown fields and nulls are refused by name."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=not_null(at_least_one=True))
 
     trading_mode: Annotated[
         Literal["paper", "live"] | None,

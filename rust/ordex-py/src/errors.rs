@@ -38,6 +38,18 @@ create_exception!(
     "A flow was refused; `node`, `problem` and `param` say where and why."
 );
 
+create_exception!(
+    ordex._engine,
+    UniswapMathError,
+    OrdexError,
+    "Uniswap v3 arithmetic refused its inputs: a tick or sqrt price out of range, an overflow, zero liquidity, too little liquidity for an output, a bad fee or range."
+);
+
+/// A refused pool computation as `UniswapMathError`, its message saying which rule was broken.
+pub fn uniswap_error(e: ordex_uniswap::UniswapError) -> PyErr {
+    UniswapMathError::new_err(e.to_string())
+}
+
 /// A refused flow as `FlowValidationError`, its `node`, `problem` and `param` set as attributes.
 pub fn flow_error(py: Python<'_>, e: ordex_flow::FlowError) -> PyErr {
     let err = FlowValidationError::new_err(e.message.clone());
@@ -137,5 +149,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidLeverageError", py.get_type::<InvalidLeverageError>())?;
     m.add("InvalidCommandError", py.get_type::<InvalidCommandError>())?;
     m.add("FlowValidationError", py.get_type::<FlowValidationError>())?;
+    m.add("UniswapMathError", py.get_type::<UniswapMathError>())?;
     Ok(())
 }

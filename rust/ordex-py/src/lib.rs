@@ -1,4 +1,5 @@
-//! `ordex._engine`: the Python face of `ordex-engine` and `ordex-flow`. Wrappers only; all logic is in the engine.
+//! `ordex._engine`: the Python face of `ordex-engine`, `ordex-flow` and `ordex-uniswap`.
+//! Wrappers only; all logic is in those crates.
 
 mod commands;
 mod config;
@@ -8,6 +9,7 @@ mod events;
 mod flow;
 mod flow_run;
 mod margin;
+mod uniswap;
 
 use pyo3::prelude::*;
 
@@ -40,5 +42,6 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(flow::indicator, m)?)?;
     errors::register(m)?;
     margin::register(m)?;
+    uniswap::register(m)?;
     Ok(())
 }

@@ -2,7 +2,9 @@
 
 Client events:
 - `authenticate` `{token}` -> `authenticated` `{userId}`, or `unauthorized` `{error, code}`; a token
-  may also come in the connection's `auth` object. Any credential the HTTP API takes works.
+  may also come in the connection's `auth` object. Any credential the HTTP API takes works. A
+  browser on the terminal's own origin is signed in at connect by its `auth_token` cookie (sent with
+  the WebSocket upgrade), so the page never holds a token.
 - `subscribe` `{exchangeId, symbol, dataType, timeframe?, config: {exchangeId, marketType,
   ccxtType, accountId?}}` with dataType one of ticker, trades, orderbook, ohlcv, balance ->
   `subscribed` `{subscriptionId, ...}` then `data` `{subscriptionId, exchangeId, symbol, dataType,
@@ -25,10 +27,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
+from urllib.parse import urlsplit
 
 import socketio  # type: ignore[import-untyped]
 
+from ordex.api.deps import AUTH_COOKIE
 from ordex.logging import get_logger
 from ordex.services import auth as auth_service
 from ordex.services.errors import ServiceError
@@ -50,7 +55,8 @@ def create_server(redis_url: str) -> Any:
     return socketio.AsyncServer(
         async_mode="asgi",
         client_manager=socketio.AsyncRedisManager(redis_url, channel="socketio"),
-        # Tokens travel in events, never in cookies, so any origin may connect.
+        # Any origin may connect with a token in events; the cookie counts only for a connection
+        # from the same origin (`cookie_token`), so another site cannot ride on it.
         cors_allowed_origins="*",
         logger=False,
         engineio_logger=False,
@@ -62,6 +68,23 @@ def _text(payload: dict[str, Any], key: str, limit: int = 64) -> str | None:
     if isinstance(value, str) and 0 < len(value) <= limit:
         return value
     return None
+
+
+def cookie_token(environ: dict[str, Any]) -> str | None:
+    """The `auth_token` cookie of a connection whose Origin, when sent, is its own Host."""
+    raw = environ.get("HTTP_COOKIE")
+    if not isinstance(raw, str) or AUTH_COOKIE not in raw:
+        return None
+    origin = environ.get("HTTP_ORIGIN")
+    if origin and urlsplit(origin).netloc != environ.get("HTTP_HOST", ""):
+        return None
+    cookies: SimpleCookie = SimpleCookie()
+    try:
+        cookies.load(raw)
+    except CookieError:
+        return None
+    morsel = cookies.get(AUTH_COOKIE)
+    return morsel.value if morsel is not None and morsel.value else None
 
 
 def feed_spec(payload: Any, user_id: uuid.UUID) -> FeedSpec:
@@ -123,8 +146,10 @@ def register_handlers(server: Any, runtime: Any) -> None:
     @server.event  # type: ignore[untyped-decorator]
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         runtime.ensure_sweeper()
-        if isinstance(auth, dict) and auth.get("token"):
-            user_id = await authenticate(sid, auth.get("token"))
+        token = auth.get("token") if isinstance(auth, dict) else None
+        token = token or cookie_token(environ)
+        if token:
+            user_id = await authenticate(sid, token)
             if user_id is not None:
                 await server.emit("authenticated", {"userId": str(user_id)}, to=sid)
 

@@ -8,7 +8,14 @@ from typing import Any
 from fastapi import APIRouter
 
 from ordex.api.deps import AdminPrincipal, DbConn
-from ordex.api.schemas import API_ERRORS, AdminUserPatch, UserEnvelope, UserList, user_json
+from ordex.api.schemas import (
+    API_ERRORS,
+    AdminUserPatch,
+    ApiErrorOut,
+    UserEnvelope,
+    UserList,
+    user_json,
+)
 from ordex.services import users as users_service
 from ordex.services.errors import ServiceError
 
@@ -21,7 +28,11 @@ async def list_users(_: AdminPrincipal, conn: DbConn) -> dict[str, Any]:
     return {"users": [user_json(u) for u in users]}
 
 
-@router.patch("/users/{userId}", response_model=UserEnvelope)
+@router.patch(
+    "/users/{userId}",
+    response_model=UserEnvelope,
+    responses={409: {"model": ApiErrorOut, "description": "LAST_ADMIN: the last admin stays one"}},
+)
 async def update_user(
     userId: str,  # the contract's path parameter name
     body: AdminUserPatch,

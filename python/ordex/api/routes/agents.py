@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Path, Response
 from redis.asyncio import Redis
 
 from ordex.api.automation_deps import AutomationSettingsDep, automation_settings_of
@@ -102,6 +102,9 @@ async def _health_sweep(app: FastAPI) -> AsyncIterator[None]:
                 await task
 
 
+# The handlers check the name (400 naming it); the document states the rule.
+AgentName = Annotated[str, Path(json_schema_extra={"pattern": agents.NAME_PATTERN})]
+
 router = APIRouter(
     prefix="/api/v1/agents", tags=["agents"], responses=API_ERRORS, lifespan=_health_sweep
 )
@@ -118,14 +121,14 @@ async def list_agents(
 
 @router.get("/{name}", response_model=AgentEnvelope, responses=AGENT_ERRORS)
 async def get_agent(
-    name: str, user: CurrentUser, conn: DbConn, settings: AutomationSettingsDep
+    name: AgentName, user: CurrentUser, conn: DbConn, settings: AutomationSettingsDep
 ) -> dict[str, Any]:
     return {"agent": await agents.get_agent(conn, settings, user.id, name)}
 
 
 @router.get("/{name}/status", response_model=AgentStatusOut, responses=AGENT_ERRORS)
 async def get_agent_status(
-    name: str, user: CurrentUser, conn: DbConn, settings: AutomationSettingsDep
+    name: AgentName, user: CurrentUser, conn: DbConn, settings: AutomationSettingsDep
 ) -> dict[str, Any]:
     """The lightweight status: name, status, last_seen_at, healthy."""
     return await agents.get_status(conn, settings, user.id, name)
@@ -137,7 +140,7 @@ async def get_agent_status(
     responses={201: {"model": AgentEnvelope, "description": "The agent was registered"}},
 )
 async def heartbeat(
-    name: str,
+    name: AgentName,
     response: Response,
     user: CurrentUser,
     conn: DbConn,
@@ -165,7 +168,7 @@ async def heartbeat(
 
 
 @router.delete("/{name}", response_model=AgentDeleted, responses=AGENT_ERRORS)
-async def delete_agent(name: str, user: CurrentUser, conn: DbConn) -> dict[str, str]:
+async def delete_agent(name: AgentName, user: CurrentUser, conn: DbConn) -> dict[str, str]:
     """Forget an agent (a retired bot); its decisions stay in the journal. A later heartbeat
     registers it again."""
     await agents.delete_agent(conn, user.id, name)

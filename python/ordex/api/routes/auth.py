@@ -21,6 +21,7 @@ from ordex.api.deps import (
 from ordex.api.errors import error_response
 from ordex.api.schemas import (
     API_ERRORS,
+    ApiErrorOut,
     LoginBody,
     Message,
     PendingRegistration,
@@ -75,6 +76,7 @@ def signed_in_body(user_payload: dict[str, Any], token: str) -> dict[str, Any]:
     status_code=201,
     dependencies=[RegisterRateLimit],
     response_model=SignedIn | PendingRegistration,
+    responses={409: {"model": ApiErrorOut, "description": "EMAIL_TAKEN"}},
 )
 async def register(
     body: RegisterBody, request: Request, response: Response, conn: DbConn, settings: SettingsDep
@@ -154,7 +156,15 @@ async def refresh_redirect(
     request: Request,
     conn: DbConn,
     settings: SettingsDep,
-    callback_url: Annotated[str, Query(alias="callbackUrl", max_length=2048)] = "/",
+    callback_url: Annotated[
+        str,
+        Query(
+            alias="callbackUrl",
+            max_length=2048,
+            # safe_callback's rule (checked there, 400 INVALID_CALLBACK_URL): a same-origin path.
+            json_schema_extra={"pattern": r"^/([^/\\\x00-\x1f\x7f][^\\\x00-\x1f\x7f]*)?$"},
+        ),
+    ] = "/",
 ) -> Response:
     target = safe_callback(callback_url)
     if target is None:

@@ -5,10 +5,11 @@ outcomes; people list them (every filter combines with AND), read one whole, fin
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BeforeValidator
 
 from ordex.api.automation_deps import AutomationSettingsDep
@@ -55,12 +56,27 @@ Outcome = Annotated[
     BeforeValidator(_upper),
     Query(description="SUCCESS, FAILURE or PENDING (any case)"),
 ]
+_RFC3339 = re.compile(r"^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$")
+
+
+def _rfc3339(value: Any) -> Any:
+    # pydantic alone would also read "0.5" as a Unix time.
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 date-time, e.g. 2025-01-15T00:00:00Z")
+    return value
+
+
 FromDate = Annotated[
-    AwareDatetime | None, Query(description="RFC 3339, inclusive: 2025-01-15T00:00:00Z")
+    AwareDatetime | None,
+    BeforeValidator(_rfc3339),
+    Query(description="RFC 3339, inclusive: 2025-01-15T00:00:00Z"),
 ]
 ToDate = Annotated[
-    AwareDatetime | None, Query(description="RFC 3339, inclusive (to the millisecond)")
+    AwareDatetime | None,
+    BeforeValidator(_rfc3339),
+    Query(description="RFC 3339, inclusive (to the millisecond); before from_date: nothing"),
 ]
+DecisionId = Annotated[str, Path(json_schema_extra={"format": "uuid"})]
 
 
 def _filter(
@@ -73,8 +89,6 @@ def _filter(
     from_date: AwareDatetime | None,
     to_date: AwareDatetime | None,
 ) -> DecisionFilter:
-    if from_date is not None and to_date is not None and to_date < from_date:
-        raise ServiceError(400, "VALIDATION_ERROR", "to_date is before from_date", field="to_date")
     return DecisionFilter(
         symbol=symbol,
         decision_type=decision_type,
@@ -161,14 +175,14 @@ async def decision_stats(
 
 
 @router.get("/{id}", response_model=DecisionDetailOut, responses=DECISION_ERRORS)
-async def get_decision(id: str, user: CurrentUser, conn: DbConn) -> dict[str, Any]:
+async def get_decision(id: DecisionId, user: CurrentUser, conn: DbConn) -> dict[str, Any]:
     """One decision with its full prompt, response and embeddings."""
     return await decisions.get_decision(conn, user.id, _decision_id(id))
 
 
 @router.patch("/{id}", response_model=DecisionWritten, responses=DECISION_ERRORS)
 async def set_outcome(
-    id: str, body: OutcomeUpdate, user: CurrentUser, conn: DbConn
+    id: DecisionId, body: OutcomeUpdate, user: CurrentUser, conn: DbConn
 ) -> dict[str, Any]:
     """Set how the decision turned out: `outcome` (SUCCESS, FAILURE, PENDING) and/or
     `actual_pnl`."""
@@ -183,7 +197,7 @@ BY_DESCRIPTION = (
 
 @router.get("/{id}/similar", response_model=SimilarList, responses=DECISION_ERRORS)
 async def similar_decisions(
-    id: str,
+    id: DecisionId,
     user: CurrentUser,
     conn: DbConn,
     settings: AutomationSettingsDep,

@@ -46,14 +46,14 @@ async def list_notifications(
 
 
 @router.patch("/api/notifications", response_model=Success)
-@router.post("/api/notifications", response_model=Success, include_in_schema=False)
+@router.post("/api/notifications", response_model=Success, deprecated=True)  # PATCH's old name
 async def mark_all_read(user: CurrentUser, conn: DbConn) -> dict[str, Any]:
     await notifications.mark_all_read(conn, user.id)
     return {"success": True}
 
 
 @router.patch("/api/notifications/{id}", response_model=Success)
-@router.post("/api/notifications/{id}", response_model=Success, include_in_schema=False)
+@router.post("/api/notifications/{id}", response_model=Success, deprecated=True)
 async def mark_read(id: str, user: CurrentUser, conn: DbConn) -> dict[str, Any]:
     await notifications.mark_read(conn, user.id, parse_id(id, notification_not_found))
     return {"success": True}

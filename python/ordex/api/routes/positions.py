@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from ordex.api.routes.trade import Context
-from ordex.api.schemas_trade import TRADE_ERRORS, PositionEnvelope, PositionList
+from ordex.api.schemas_trade import TRADE_ERRORS, PositionEnvelope, PositionList, UuidText
 from ordex.services import session_positions
 from ordex.services.session_order_requests import uuid_field
 
@@ -24,13 +24,15 @@ router = APIRouter(prefix="/api/v1/positions", tags=["session positions"], respo
 
 
 @router.get("", response_model=PositionList)
-async def list_positions(ctx: Context, session_id: str | None = None) -> dict[str, Any]:
+async def list_positions(ctx: Context, session_id: UuidText | None = None) -> dict[str, Any]:
     session = uuid_field({"session_id": session_id}, "session_id", required=False)
     positions = await session_positions.list_positions(ctx, session)
     return {"positions": positions, "count": len(positions)}
 
 
 @router.get("/{symbol:path}", response_model=PositionEnvelope)
-async def get_position(symbol: str, ctx: Context, session_id: str | None = None) -> dict[str, Any]:
+async def get_position(
+    symbol: str, ctx: Context, session_id: UuidText | None = None
+) -> dict[str, Any]:
     session = uuid_field({"session_id": session_id}, "session_id", required=False)
     return {"position": await session_positions.latest_position(ctx, symbol, session)}

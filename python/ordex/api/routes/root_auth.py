@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from ordex.api.deps import DbConn, LoginRateLimit, RegisterRateLimit, SettingsDep, client_ip
-from ordex.api.schemas import ROOT_ERRORS, LoginBody, RegisterBody, RootRegistered, RootSignedIn
+from ordex.api.schemas import (
+    ROOT_ERRORS,
+    LoginBody,
+    RegisterBody,
+    RootErrorOut,
+    RootRegistered,
+    RootSignedIn,
+)
 from ordex.services import auth as auth_service
 from ordex.services import users as users_service
 
@@ -13,7 +20,11 @@ router = APIRouter(prefix="/auth", tags=["exchange auth"], responses=ROOT_ERRORS
 
 
 @router.post(
-    "/register", status_code=201, dependencies=[RegisterRateLimit], response_model=RootRegistered
+    "/register",
+    status_code=201,
+    dependencies=[RegisterRateLimit],
+    response_model=RootRegistered,
+    responses={409: {"model": RootErrorOut, "description": "EMAIL_TAKEN"}},
 )
 async def register(body: RegisterBody, conn: DbConn, settings: SettingsDep) -> dict[str, str]:
     registration = await users_service.register(

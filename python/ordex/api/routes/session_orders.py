@@ -29,6 +29,7 @@ from ordex.api.schemas_trade import (
     OrderList,
     OrderStatus,
     OrderWithMessage,
+    UuidText,
     body_schema,
     exact_json,
 )
@@ -41,11 +42,11 @@ router = APIRouter(prefix="/api/v1/orders", tags=["session orders"], responses=T
 @router.get("", response_model=OrderList)
 async def list_orders(
     ctx: Context,
-    session_id: str | None = None,
+    session_id: UuidText | None = None,
     symbol: Annotated[str | None, Query(max_length=64)] = None,
     status: OrderStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     """The caller's session orders, newest first; the filters combine with AND."""
     session = uuid_field({"session_id": session_id}, "session_id", required=False)
@@ -58,7 +59,7 @@ async def list_orders(
 
 
 @router.get("/{order_id}", response_model=OrderEnvelope)
-async def get_order(order_id: str, ctx: Context) -> dict[str, Any]:
+async def get_order(order_id: UuidText, ctx: Context) -> dict[str, Any]:
     row = await session_orders.get_order(ctx, session_orders.parse_order_id(order_id))
     positions = await session_orders.position_ids(ctx, [row])
     return {"order": session_orders.order_json(row, positions.get(row.id))}
@@ -82,7 +83,7 @@ async def create_order(request: Request, principal: CurrentPrincipal, conn: DbCo
 
 
 @router.delete("/{order_id}", response_model=OrderWithMessage)
-async def cancel_order(order_id: str, ctx: Context) -> dict[str, Any]:
+async def cancel_order(order_id: UuidText, ctx: Context) -> dict[str, Any]:
     row = await session_orders.cancel_order(ctx, session_orders.parse_order_id(order_id))
     message = (
         "Order cancelled successfully" if row.status == "CANCELED" else "Order cancel requested"

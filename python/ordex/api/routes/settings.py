@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from ordex.api.deps import CurrentUser, DbConn
 from ordex.api.schemas_workspace import (
+    SETTING_KEY_PATTERN,
     WORKSPACE_ERRORS,
     Data,
     JsonObject,
@@ -22,6 +23,10 @@ from ordex.services import user_settings
 from ordex.services.errors import ServiceError
 
 router = APIRouter(prefix="/api/settings", tags=["settings"], responses=WORKSPACE_ERRORS)
+
+
+# The handlers check the key themselves (400 INVALID_SETTING_KEY); the document states the rule.
+SettingKeyPath = Annotated[str, Path(json_schema_extra={"pattern": SETTING_KEY_PATTERN})]
 
 
 def _key(key: str) -> str:
@@ -42,13 +47,13 @@ async def put_settings(body: SettingsBulk, actor: ActorDep, conn: DbConn) -> dic
 
 
 @router.get("/{key}", response_model=Data[SettingOut])
-async def get_setting(key: str, user: CurrentUser, conn: DbConn) -> dict[str, Any]:
+async def get_setting(key: SettingKeyPath, user: CurrentUser, conn: DbConn) -> dict[str, Any]:
     return {"success": True, "data": await user_settings.get_setting(conn, user.id, _key(key))}
 
 
 @router.put("/{key}", response_model=Data[SettingOut])
 async def put_setting(
-    key: str, body: SettingValue, actor: ActorDep, conn: DbConn
+    key: SettingKeyPath, body: SettingValue, actor: ActorDep, conn: DbConn
 ) -> dict[str, Any]:
     key = _key(key)
     await user_settings.put_settings(conn, actor, {key: body.value})
@@ -56,6 +61,6 @@ async def put_setting(
 
 
 @router.delete("/{key}", response_model=Success)
-async def delete_setting(key: str, actor: ActorDep, conn: DbConn) -> dict[str, Any]:
+async def delete_setting(key: SettingKeyPath, actor: ActorDep, conn: DbConn) -> dict[str, Any]:
     await user_settings.delete_setting(conn, actor, _key(key))
     return {"success": True}

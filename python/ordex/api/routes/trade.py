@@ -36,6 +36,7 @@ from ordex.api.schemas_trade import (
     Started,
     StopBody,
     Stopped,
+    UuidText,
     body_schema,
     exact_json,
 )
@@ -275,7 +276,7 @@ async def list_sessions(
     ctx: Context,
     status: SessionStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     """The caller's sessions, newest first, with their statistics."""
     rows = await trading_sessions.list_sessions(ctx, status, limit, offset)
@@ -284,7 +285,7 @@ async def list_sessions(
 
 
 @router.get("/sessions/{session_id}", response_model=SessionEnvelope, responses=TRADE_ERRORS)
-async def get_session(session_id: str, ctx: Context) -> dict[str, Any]:
+async def get_session(session_id: UuidText, ctx: Context) -> dict[str, Any]:
     parsed = uuid_field({"session_id": session_id}, "session_id", required=True)
     assert parsed is not None
     session = await trading_sessions.get(ctx, parsed)

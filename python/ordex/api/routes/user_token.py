@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from ordex.api.deps import CurrentUser, DbConn
-from ordex.api.schemas import API_ERRORS, ApiToken, ApiTokenStatus, Message
+from ordex.api.schemas import API_ERRORS, ApiErrorOut, ApiToken, ApiTokenStatus, Message
 from ordex.services import tokens as tokens_service
 from ordex.timestamps import iso_millis
 
@@ -27,7 +27,11 @@ async def create_token(user: CurrentUser, conn: DbConn) -> dict[str, str]:
     return {"token": await tokens_service.issue_token(conn, user.id)}
 
 
-@router.delete("/token", response_model=Message)
+@router.delete(
+    "/token",
+    response_model=Message,
+    responses={404: {"model": ApiErrorOut, "description": "TOKEN_NOT_FOUND: none to revoke"}},
+)
 async def revoke_token(user: CurrentUser, conn: DbConn) -> dict[str, str]:
     await tokens_service.revoke_token(conn, user.id)
     return {"message": "Token revoked"}
