@@ -163,11 +163,11 @@ async def test_devbe_queries_match_the_chain(indexed: Indexed) -> None:
     assert summary["transaction_count"] == count > 0
     assert summary["first_seen_block"] <= summary["last_seen_block"] == w3.eth.block_number
 
-    # The ERC-20 balances from the indexed transfers equal the tokens' balanceOf. (Not WETH's:
-    # WETH9 mints on deposit with a `Deposit` event, not a `Transfer`.)
+    # The ERC-20 balances from the indexed transfers equal the tokens' balanceOf (WETH's too: its
+    # `Deposit` and `Withdrawal` are indexed as mints and burns).
     balances = await _get(api, "/api/devbe/data/tokenBalances", address=alice)
     erc20 = {b["contract_address"]: b for b in balances["token_balances"]}
-    for key in ("usdc", "mkr", "nodecimals"):
+    for key in ("usdc", "mkr", "nodecimals", "weth"):
         token = contract_at(w3, "ERC20MockDecimals", chain.contracts[key])
         on_chain = token.functions.balanceOf(alice).call()
         held = erc20.get(chain.contracts[key])

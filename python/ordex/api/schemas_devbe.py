@@ -14,6 +14,12 @@ DEVBE_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ApiErrorOut, "description": "Unknown query type or script"},
 }
 
+# A script's message or raw transaction can make a URL longer than the HTTP server reads: it
+# answers 414 before the application sees the request.
+URI_TOO_LONG: dict[int | str, dict[str, Any]] = {
+    414: {"description": "The URL (query string) is longer than the server reads"}
+}
+
 
 class DevbeParamOut(BaseModel):
     name: str

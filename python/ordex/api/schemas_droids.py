@@ -4,6 +4,7 @@ raw on-chain quantities (NFT token ids, liquidity, wei) are decimal strings."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -13,11 +14,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     StrictBool,
     StrictInt,
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from ordex.api.schemas import ApiErrorOut
 from ordex.api.schemas_workspace import WORKSPACE_ERRORS, check_storable
@@ -37,17 +41,45 @@ DROID_ERRORS: dict[int | str, dict[str, Any]] = {
 
 INT64_MAX = 2**63 - 1
 Id = Annotated[StrictInt, Field(ge=1, le=INT64_MAX)]
+
+
+@dataclass(frozen=True)
+class DecimalText:
+    """The decimal strings a Decimal field takes, as the pattern of its string form in OpenAPI:
+    pydantic writes only `type: string`, so a client could not tell "1.5" from "abc"."""
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        for branch in schema.get("anyOf", [schema]):
+            if branch.get("type") == "string":
+                branch["pattern"] = self.pattern
+        return schema
+
+
+# Plain decimal text within 40 digits, 18 of them after the point (zeros past the 18th are
+# insignificant, as the validation counts them), leading zeros allowed.
+_NON_NEGATIVE = r"^(0*[0-9]{1,22}(\.[0-9]{0,18}0*)?|0*\.[0-9]{1,18}0*)$"
+_POSITIVE = r"^(0*[1-9][0-9]{0,21}(\.[0-9]{0,18}0*)?|0*\.[0-9]{0,17}[1-9]0*)$"
+_FRACTION = r"^0*\.[0-9]{0,17}[1-9]0*$"
+_BELOW_ONE = r"^(0+(\.[0-9]{0,18}0*)?|0*\.[0-9]{1,18}0*)$"
 # Exact decimals NUMERIC can store (no exponent beyond what 40 digits and 18 places hold).
-Amount = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=40, decimal_places=18)]
-Fraction = Annotated[
-    Decimal, Field(gt=0, lt=1, allow_inf_nan=False, max_digits=40, decimal_places=18)
-]
+_EXACT = Field(allow_inf_nan=False, max_digits=40, decimal_places=18)
+NonNegativeAmount = Annotated[Decimal, _EXACT, Field(ge=0), DecimalText(_NON_NEGATIVE)]
+PositiveAmount = Annotated[Decimal, _EXACT, Field(gt=0), DecimalText(_POSITIVE)]
+Fraction = Annotated[Decimal, _EXACT, Field(gt=0, lt=1), DecimalText(_FRACTION)]
+BelowOne = Annotated[Decimal, _EXACT, Field(ge=0, lt=1), DecimalText(_BELOW_ONE)]
 Count = Annotated[StrictInt, Field(ge=1, le=1_000_000)]
 TriggerType = Literal["EMA", "PRICE"]
 FundingCurve = Literal["LINEAR", "DECAY", "GAUSSIAN"]
 # Strict ints in a range, not Literal[0, 1, 2]: a Literal of ints takes true for 1 and "1".
 TxPriority = Annotated[StrictInt, Field(ge=0, le=2)]
-AddressText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=42, max_length=42)]
+AddressText = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^0[xX][0-9a-fA-F]{40}$")
+]
 
 
 class Body(BaseModel):
@@ -66,7 +98,7 @@ class Body(BaseModel):
 class DroidConfigFields(Body):
     """Every configuration field, optional (the PATCH body; POST fills in defaults)."""
 
-    fundingUSD: Annotated[Amount, Field(gt=0)] | None = None
+    fundingUSD: PositiveAmount | None = None
     triggerType: TriggerType | None = Field(None, description="EMA of the price, or the spot price")
     emaLength: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = Field(
         None, description="EMA length in controller cycles: a = 2 / (length + 1)"
@@ -79,17 +111,17 @@ class DroidConfigFields(Body):
     maxBots: Annotated[StrictInt, Field(ge=1, le=1000)] | None = Field(
         None, description="positions including the centre"
     )
-    minPrice: Annotated[Amount, Field(ge=0)] | None = Field(
+    minPrice: NonNegativeAmount | None = Field(
         None, description="below it no on-chain action (base token in quote token); < maxPrice"
     )
-    maxPrice: Annotated[Amount, Field(gt=0)] | None = None
+    maxPrice: PositiveAmount | None = None
     fallingRebalanceTrigger: Fraction | None = None
     risingRebalanceTrigger: Fraction | None = None
-    maxGasPrice: Annotated[Amount, Field(gt=0)] | None = Field(None, description="gwei")
+    maxGasPrice: PositiveAmount | None = Field(None, description="gwei")
     txPriority: TxPriority | None = Field(None, description="0 low, 1 medium, 2 high")
-    derivativeThreshold: Annotated[Amount, Field(ge=0)] | None = None
-    ladderPercMargin: Annotated[Amount, Field(ge=0, lt=1)] | None = None
-    gasBudgetLimit: Annotated[Amount, Field(gt=0)] | None = Field(
+    derivativeThreshold: NonNegativeAmount | None = None
+    ladderPercMargin: BelowOne | None = None
+    gasBudgetLimit: PositiveAmount | None = Field(
         None, description="ETH of gas per session (null: no budget)"
     )
 
@@ -113,7 +145,7 @@ class DroidConfigPatch(DroidConfigFields):
     hedgeMarket: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
         None, description="PERP market of the pool's volatile token (WETH: ETH-PERP)"
     )
-    hedgeThreshold: Annotated[Amount, Field(ge=0)] | None = Field(
+    hedgeThreshold: NonNegativeAmount | None = Field(
         None, description="net exposure tolerated, in the market's base units"
     )
 
@@ -146,9 +178,9 @@ CONFIG_DEFAULTS: dict[str, Any] = {
 
 class DroidCreateBody(DroidConfigFields):
     poolId: Id
-    fundingUSD: Annotated[Amount, Field(gt=0)]
-    minPrice: Annotated[Amount, Field(ge=0)]
-    maxPrice: Annotated[Amount, Field(gt=0)]
+    fundingUSD: PositiveAmount
+    minPrice: NonNegativeAmount
+    maxPrice: PositiveAmount
     accountId: Id | None = Field(
         None, description="the wallet to trade from (default: the caller's first on the chain)"
     )
@@ -169,9 +201,10 @@ class ActiveBody(Body):
 
 class AccountBody(Body):
     label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
-    privateKey: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] | None = (
-        Field(None, description="64 hex digits; stored sealed (AES-256-GCM), never shown again")
-    )
+    privateKey: (
+        Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(0x)?[0-9a-fA-F]{64}$")]
+        | None
+    ) = Field(None, description="64 hex digits; stored sealed (AES-256-GCM), never shown again")
     devchainIndex: Annotated[StrictInt, Field(ge=0, le=1000)] | None = Field(
         None, description="one of the embedded dev chain's accounts instead of a key"
     )

@@ -24,7 +24,12 @@ from ordex.db import indexer_ingest as repo
 from ordex.db.indexer_ingest import IngestBatch, NewToken
 from ordex.db.types import Connection
 from ordex.services.evm_rpc import EvmRpc, RpcError, TokenMetadata, hex_bytes, hex_int
-from ordex.services.indexer_decode import TRANSFER_TOPICS, DecodedTransfer, decode_transfer_log
+from ordex.services.indexer_decode import (
+    TRANSFER_TOPICS,
+    WETH_TOPICS,
+    DecodedTransfer,
+    decode_transfer_log,
+)
 from ordex.services.indexer_prices import PriceConfig, PriceTracker, usd_amount
 
 ETH_DECIMALS = 18
@@ -222,6 +227,9 @@ async def build_batch(
     wanted: dict[int, set[bytes]] = {}
     seen_tokens: dict[bytes, tuple[str, int]] = {}
     price_logs: list[tuple[int, list[dict[str, Any]]]] = []
+    # WETH's deposits and withdrawals are its mints and burns (no Transfer event for them).
+    weth = prices.config.weth
+    topics_wanted = TRANSFER_TOPICS | WETH_TOPICS if weth is not None else TRANSFER_TOPICS
     for block, receipts in zip(raw.blocks, raw.receipts, strict=True):
         number = hex_int(block["number"])
         block_transfers: list[list[DecodedTransfer]] = []
@@ -233,8 +241,8 @@ async def build_batch(
             transfers = [
                 t
                 for log in logs
-                if (topics := log.get("topics")) and topics[0] in TRANSFER_TOPICS
-                for t in decode_transfer_log(log)
+                if (topics := log.get("topics")) and topics[0] in topics_wanted
+                for t in decode_transfer_log(log, weth)
             ]
             block_transfers.append(transfers)
             for transfer in transfers:

@@ -5,6 +5,10 @@
   in the last one, amount 1.
 - ERC-1155 `TransferSingle(operator, from, to, id, value)` and `TransferBatch(operator, from, to,
   ids[], values[])`: one transfer per id (`batch_index` its position in the batch).
+- WETH9 `Deposit(address indexed dst, uint256 wad)` and `Withdrawal(address indexed src, uint256
+  wad)`, from the configured WETH contract only: wrapping mints WETH and unwrapping burns it
+  without any `Transfer` event, so (as Blockscout does) they are read as ERC-20 transfers from and
+  to the zero address. The same events from any other contract are not WETH and are ignored.
 
 A log that claims one of these signatures but is malformed (wrong topic count or data length) is
 skipped, never guessed at.
@@ -19,6 +23,11 @@ TOPIC_TRANSFER = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523
 TOPIC_TRANSFER_SINGLE = "0xc3d58168c5ae7397731d063d5bbf3d657854427343f4c083240f7aacaa2d0f62"
 TOPIC_TRANSFER_BATCH = "0x4a39dc06d4c0dbc64b70af90fd698a233a518aa5d07e595d983b8c0526c8f7fb"
 TRANSFER_TOPICS = frozenset((TOPIC_TRANSFER, TOPIC_TRANSFER_SINGLE, TOPIC_TRANSFER_BATCH))
+TOPIC_WETH_DEPOSIT = "0xe1fffcc4923d04b559f4d29a8bfc6cda04eb5b0d3c460751c2402c5c5cc9109c"
+TOPIC_WETH_WITHDRAWAL = "0x7fcf532c15f0a6db0bd6d0e038bea71d30d808c7d98cb3bf7268a95bf5081b65"
+WETH_TOPICS = frozenset((TOPIC_WETH_DEPOSIT, TOPIC_WETH_WITHDRAWAL))
+
+ZERO_ADDRESS = bytes(20)
 
 ERC20 = "ERC-20"
 ERC721 = "ERC-721"
@@ -57,12 +66,15 @@ def _words(data: str) -> bytes:
     return bytes.fromhex(data[2:]) if len(data) > 2 else b""
 
 
-def decode_transfer_log(log: dict[str, Any]) -> list[DecodedTransfer]:
-    """The transfers one log carries (empty when it is none of the known events)."""
+def decode_transfer_log(log: dict[str, Any], weth: bytes | None = None) -> list[DecodedTransfer]:
+    """The transfers one log carries (empty when it is none of the known events); `weth` is the
+    WETH contract whose deposits and withdrawals count as mints and burns."""
     topics: list[str] = log.get("topics") or []
     if not topics:
         return []
     signature = topics[0]
+    if signature in WETH_TOPICS:
+        return _weth_wrap(log, topics, weth) if weth is not None else []
     if signature == TOPIC_TRANSFER:
         return _transfer(log, topics)
     if signature == TOPIC_TRANSFER_SINGLE:
@@ -90,6 +102,24 @@ def _transfer(log: dict[str, Any], topics: list[str]) -> list[DecodedTransfer]:
         return []
     token_id = int(topics[3], 16)
     return [DecodedTransfer(log_index, 0, contract, ERC721, sender, recipient, 1, token_id)]
+
+
+def _weth_wrap(log: dict[str, Any], topics: list[str], weth: bytes) -> list[DecodedTransfer]:
+    if len(topics) != 2:
+        return []
+    try:
+        contract = bytes.fromhex(log["address"][2:])
+    except ValueError:
+        return []
+    holder = _topic_address(topics[1])
+    data = _words(log["data"])
+    if contract != weth or holder is None or len(data) != 32:
+        return []
+    amount = int.from_bytes(data, "big")
+    log_index = int(log["logIndex"], 16)
+    if topics[0] == TOPIC_WETH_DEPOSIT:
+        return [DecodedTransfer(log_index, 0, contract, ERC20, ZERO_ADDRESS, holder, amount, None)]
+    return [DecodedTransfer(log_index, 0, contract, ERC20, holder, ZERO_ADDRESS, amount, None)]
 
 
 def _transfer_single(log: dict[str, Any], topics: list[str]) -> list[DecodedTransfer]:

@@ -18,8 +18,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from ordex.api.deps import CurrentUser, DbConn
-from ordex.api.routes.v1_indexer import rpc_url
-from ordex.api.schemas_devbe import DEVBE_ERRORS, DevbeCatalogOut
+from ordex.api.routes.v1_indexer import ADDRESS_PATTERN, rpc_url
+from ordex.api.schemas_devbe import DEVBE_ERRORS, URI_TOO_LONG, DevbeCatalogOut
 from ordex.services import devbe
 from ordex.services.devbe import DevbeContext, Entry, Kind, Param
 
@@ -34,6 +34,9 @@ async def catalog() -> dict[str, Any]:
 def _openapi_param(param: Param) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "integer" if param.type == "integer" else "string"}
     if param.type == "address":
+        schema["pattern"] = ADDRESS_PATTERN
+    elif param.name == "address":
+        # checksumAddress takes any 20-byte hex address, either prefix case, to report on it.
         schema["pattern"] = "^0[xX][0-9a-fA-F]{40}$"
     elif param.type == "hex":
         schema["pattern"] = "^0x([0-9a-fA-F]{2})+$"
@@ -85,6 +88,7 @@ for _entry in (*devbe.QUERIES.values(), *devbe.SCRIPTS.values()):
         summary=_entry.description,
         name=f"devbe_{_entry.kind}_{_entry.name}",
         openapi_extra={"parameters": [_openapi_param(p) for p in _entry.params]},
+        responses=URI_TOO_LONG if _entry.kind == "run" else None,
     )
 
 
@@ -96,7 +100,9 @@ async def run_query(
     return await _run_query(request, conn, user, "data", queryType)
 
 
-@router.get("/run/{script}", summary="Run a named script (404 for an unknown name)")
+@router.get(
+    "/run/{script}", summary="Run a named script (404 for an unknown name)", responses=URI_TOO_LONG
+)
 async def run_script(request: Request, script: str) -> dict[str, Any]:
     devbe.lookup("run", script)
     return await _run_script(request, "run", script)

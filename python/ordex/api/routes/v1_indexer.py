@@ -34,9 +34,12 @@ router = APIRouter(prefix="/api/v1", tags=["indexer"], responses=V1_ERRORS)
 
 DEFAULT_PAGE_SIZE = 20
 
-Address = Annotated[
-    str | None, Query(max_length=64, description="0x address (EIP-55 if mixed case)")
-]
+# The shapes the services parse; a mixed-case address must also carry a valid EIP-55 checksum.
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+HASH_PATTERN = r"^0x[0-9a-fA-F]{64}$"
+ADDRESS_DESCRIPTION = "0x and 40 hex digits (a valid EIP-55 checksum if mixed case)"
+
+Address = Annotated[str | None, Query(pattern=ADDRESS_PATTERN, description=ADDRESS_DESCRIPTION)]
 FromDate = Annotated[
     str | None, Query(max_length=40, description="inclusive, ISO-8601 (UTC unless an offset)")
 ]
@@ -137,7 +140,7 @@ async def list_transactions(
 async def address_transactions(
     request: Request,
     conn: DbConn,
-    address: Annotated[str, Path(max_length=64)],
+    address: Annotated[str, Path(pattern=ADDRESS_PATTERN, description=ADDRESS_DESCRIPTION)],
     from_date: FromDate = None,
     to_date: ToDate = None,
     sort: Sort = None,
@@ -161,7 +164,8 @@ async def address_transactions(
 
 @router.get("/transactions/{hash}", response_model=TransactionOut, summary="One transaction")
 async def get_transaction(
-    conn: DbConn, hash: Annotated[str, Path(max_length=80)]
+    conn: DbConn,
+    hash: Annotated[str, Path(pattern=HASH_PATTERN, description="0x and 64 hex digits")],
 ) -> dict[str, Any]:
     return await indexer_reads.get_transaction(conn, hash)
 
@@ -175,6 +179,9 @@ async def get_block(
 
 @router.get("/tokens/{contract_address}", response_model=TokenOut, summary="Token metadata")
 async def get_token(
-    conn: DbConn, contract_address: Annotated[str, Path(max_length=64)]
+    conn: DbConn,
+    contract_address: Annotated[
+        str, Path(pattern=ADDRESS_PATTERN, description=ADDRESS_DESCRIPTION)
+    ],
 ) -> dict[str, Any]:
     return await indexer_reads.get_token(conn, contract_address)
