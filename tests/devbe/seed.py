@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from eth_utils.crypto import keccak
 
+from ordex.db import indexer_ingest as ingest
 from ordex.db.types import Connection
 
 ALICE = bytes.fromhex("d8da6bf26964af9d7eed9e03e53415d37aa96045")
@@ -148,61 +149,13 @@ async def seed(conn: Connection, blocks: int = 12, per_block: int = 4) -> Seeded
                 addr_rows.append((address, number, i, h, moment))
                 counters[address] = counters.get(address, 0) + 1
             out.txs.append(SeedTx(h, number, i, moment, frozenset(touched)))
-    await conn.copy_records_to_table(
-        "evm_blocks",
-        records=block_rows,
-        columns=["number", "hash", "parent_hash", "timestamp", "tx_count", "eth_usd"],
-    )
-    await conn.copy_records_to_table(
-        "evm_transactions",
-        records=tx_rows,
-        columns=[
-            "hash",
-            "block_number",
-            "tx_index",
-            "block_timestamp",
-            "from_address",
-            "to_address",
-            "contract_address",
-            "value",
-            "nonce",
-            "gas_limit",
-            "gas_used",
-            "effective_gas_price",
-            "status",
-            "input_selector",
-            "tx_type",
-            "transfer_count",
-            "eth_usd",
-            "value_usd",
-            "gas_fee_usd",
-        ],
-    )
-    await conn.copy_records_to_table(
-        "evm_token_transfers",
-        records=transfer_rows,
-        columns=[
-            "block_number",
-            "log_index",
-            "batch_index",
-            "tx_hash",
-            "tx_index",
-            "block_timestamp",
-            "contract_address",
-            "token_standard",
-            "from_address",
-            "to_address",
-            "amount",
-            "token_id",
-            "token_usd",
-            "amount_usd",
-        ],
-    )
-    await conn.copy_records_to_table(
-        "evm_address_transactions",
-        records=addr_rows,
-        columns=["address", "block_number", "tx_index", "tx_hash", "block_timestamp"],
-    )
+    for table, columns, rows in (
+        ("evm_blocks", ingest.BLOCK_COLUMNS, block_rows),
+        ("evm_transactions", ingest.TRANSACTION_COLUMNS, tx_rows),
+        ("evm_token_transfers", ingest.TRANSFER_COLUMNS, transfer_rows),
+        ("evm_address_transactions", ingest.ADDRESS_TX_COLUMNS, addr_rows),
+    ):
+        await conn.copy_records_to_table(table, records=rows, columns=list(columns))
     await conn.copy_records_to_table(
         "evm_address_counters", records=list(counters.items()), columns=["address", "tx_count"]
     )
