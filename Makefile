@@ -40,13 +40,13 @@ $(STAMPS)/schemathesis:
 	@touch $@
 
 .PHONY: test
-test: install $(STAMPS)/schemathesis ## Run every test: cargo test (engine, flow evaluator, Uniswap math), then pytest
-	cargo test -q -p ordex-engine -p ordex-flow -p ordex-uniswap
+test: install $(STAMPS)/schemathesis ## Run every test: cargo test (engine, EVM decode, flow evaluator, Uniswap math), then pytest
+	cargo test -q -p ordex-engine -p ordex-evm -p ordex-flow -p ordex-uniswap
 	$(PY) -m pytest -q
 
 .PHONY: test-rust
-test-rust: ## Rust tests only (engine, flow evaluator, Uniswap math)
-	cargo test -q -p ordex-engine -p ordex-flow -p ordex-uniswap
+test-rust: ## Rust tests only (engine, EVM decode, flow evaluator, Uniswap math)
+	cargo test -q -p ordex-engine -p ordex-evm -p ordex-flow -p ordex-uniswap
 
 .PHONY: test-py
 test-py: install $(STAMPS)/schemathesis ## Python tests only

@@ -39,7 +39,7 @@ class Suite:
 SUITES = (
     Suite("engine", "Rust engine vs matchcore and orderbook-rs: throughput, latency, memory"),
     Suite("python", "Python binding vs PyPI order books and a pure-Python book"),
-    Suite("exchange", "HTTP intake vs pgbench, fill latency, intake stream, matcher vs relay"),
+    Suite("exchange", "HTTP intake vs pgbench, latency, intake stream, matcher, scale-out"),
     Suite("realtime", "Socket.IO and WebSocket fan-out and trade-to-client latency"),
     Suite("backtest", "Flow backtests and sweeps vs vectorbt and backtesting.py, scaling"),
     Suite("decisions", "/similar over 100,000 decisions: HNSW vs an exact scan, recall"),

@@ -21,6 +21,8 @@ from benchmarks.exchange import (
     intake_stream,
     matcher_relay,
     persister_alone,
+    risk,
+    scaleout,
 )
 from ordex.logging import configure_logging
 
@@ -30,6 +32,8 @@ BENCHMARKS: dict[str, Callable[[bool], list[dict[str, Any]]]] = {
     "intake": intake_stream.run,
     "matcher": matcher_relay.run,
     "persister": persister_alone.run,
+    "scaleout": scaleout.run,
+    "risk": risk.run,
 }
 
 

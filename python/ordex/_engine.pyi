@@ -20,6 +20,7 @@ __all__ = [
     "Engine",
     "Event",
     "Events",
+    "EvmRange",
     "Exposure",
     "FlowRun",
     "FlowValidationError",
@@ -42,6 +43,7 @@ __all__ = [
     "backtest",
     "centre_range",
     "compute_swap_step",
+    "decode_evm_range",
     "fee",
     "fee_growth_inside",
     "funding_amounts",
@@ -303,7 +305,8 @@ class Event:
     def account(self) -> int | None: ...
     @property
     def side(self) -> Side | None:
-        """Order side (accepted), taker side (trade) or book side (book_delta)."""
+        """Order side (accepted, liquidation), taker side (trade), book side (book_delta) or
+        the deleveraged account's side (adl)."""
     @property
     def order_type(self) -> OrderType | None: ...
     @property
@@ -314,7 +317,7 @@ class Event:
     def remaining(self) -> int | None: ...
     @property
     def reason(self) -> str | None:
-        """Stable reason code of a rejection or cancellation."""
+        """Stable reason code of a rejection (rejected, command_rejected) or cancellation."""
     @property
     def trigger_price(self) -> int | None: ...
     @property
@@ -333,7 +336,25 @@ class Event:
     def priority_kept(self) -> bool | None: ...
     @property
     def orders(self) -> int | None: ...
-    def to_dict(self) -> dict[str, int | str | bool | None]: ...
+    @property
+    def counterparty(self) -> int | None:
+        """The account on the other side of an auto-deleveraging (adl)."""
+    @property
+    def interval(self) -> int | None:
+        """End of the settled funding interval, unix milliseconds (funding)."""
+    @property
+    def rate(self) -> int | None:
+        """Funding rate in units of 10^-8 (funding)."""
+    @property
+    def mark(self) -> int | None:
+        """Mark price in ticks (funding)."""
+    @property
+    def payments(self) -> list[tuple[int, int]] | None:
+        """`(account, quote atoms)` per open position, negative = the account pays (funding)."""
+    @property
+    def house(self) -> int | None:
+        """Rounding remainder booked to the house, quote atoms (funding)."""
+    def to_dict(self) -> dict[str, int | str | bool | list[tuple[int, int]] | None]: ...
     def __eq__(self, other: object, /) -> bool: ...
 
 @final
@@ -415,6 +436,16 @@ class Engine:
         """Lower the quantity in place (keeps priority) or move price/raise quantity (loses it)."""
     def advance_time(self, now: int) -> Events: ...
     def set_mark_price(self, price: int) -> Events: ...
+    def liquidate(self, order_id: int, account: int, side: Side, qty: int, price: int) -> Events:
+        """Cancel the account's orders, then an IOC reduce-only limit order closing the position."""
+    def deleverage(
+        self, account: int, counterparty: int, side: Side, qty: int, price: int
+    ) -> Events:
+        """Close `qty` of `account`'s position against `counterparty`'s, off the book."""
+    def funding(self, interval: int, rate: int, mark: int) -> Events:
+        """Settle the funding interval ending at `interval` (unix ms); repeated intervals pay nothing."""
+    @property
+    def last_funding_interval(self) -> int | None: ...
     def submit(self, command: _Command) -> Events: ...
     def process(self, commands: Iterable[_Command]) -> Events:
         """Apply many commands; matching runs with the GIL released."""
@@ -743,3 +774,41 @@ def simulate_pool_swaps(
 ) -> list[tuple[int, int, int, int, int]]:
     """Swaps through a pool built from `pool_state`: `(amount0, amount1, sqrt_price_x96, tick,
     liquidity)` after each, amounts signed as the pool returns them (positive paid in)."""
+
+@final
+class EvmRange:
+    """A range of blocks decoded from one JSON-RPC batch answer (`decode_evm_range`)."""
+
+    @property
+    def block_count(self) -> int: ...
+    @property
+    def tx_count(self) -> int: ...
+    @property
+    def transfer_count(self) -> int: ...
+    def blocks(self) -> list[tuple[int, bytes, bytes, int, int, bool, list[bytes]]]:
+        """(number, hash, parent hash, timestamp, tx count, active, token contracts) of each
+        block; active: it has transactions or logs."""
+
+    def seen_tokens(self) -> list[tuple[bytes, str, int]]:
+        """(contract, token standard, first block) of each token contract, first seen first."""
+
+    def pool_events(self) -> list[tuple[int, int, bytes, bytes, bytes]]:
+        """(block position, kind, pool, word a, word b): kind 0 a Swap (a = sqrtPriceX96, b =
+        in-range liquidity), 1 an Initialize (a = sqrtPriceX96), 2 a Mint or Burn."""
+
+    def encode(
+        self,
+        eth_usd: list[str | None],
+        token_usd: list[list[tuple[bytes, str]]],
+        decimals: dict[bytes, int],
+    ) -> tuple[bytes, bytes, bytes, list[tuple[bytes, int]]]:
+        """COPY text of the transactions, token transfers and address transactions, and the rows
+        per address, priced with `eth_usd` and `token_usd` (one entry per block, plain decimal
+        text) and the token `decimals`; the GIL is released meanwhile."""
+
+def decode_evm_range(
+    body: bytes, first_id: int, count: int, weth: bytes | None = None
+) -> EvmRange | str:
+    """The answer to `count` eth_getBlockByNumber(n, true) calls (ids from `first_id`), then
+    `count` eth_getBlockReceipts(n) calls, decoded with the GIL released; the reason as a `str`
+    when it is not a canonical answer (the Python decode is the reference for those)."""

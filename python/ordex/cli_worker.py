@@ -42,10 +42,9 @@ def worker(
 
 
 async def _run(settings: Settings, roles: set[str], markets: str | None) -> None:
-    from redis.asyncio import Redis
-
     from ordex.db.pool import create_pool
     from ordex.logging import get_logger
+    from ordex.redis_client import connect
     from ordex.workers.runtime import ExchangeRuntime, load_markets
 
     log = get_logger("ordex.worker")
@@ -56,7 +55,7 @@ async def _run(settings: Settings, roles: set[str], markets: str | None) -> None
         max_size=4,
         application_name="ordex worker " + ",".join(sorted(roles)),
     )
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings.redis_url)  # a Redis Cluster for redis+cluster:// URLs
     try:
         async with pool.acquire() as conn:
             all_markets = await load_markets(conn)
@@ -72,6 +71,9 @@ async def _run(settings: Settings, roles: set[str], markets: str | None) -> None
             matcher_markets=chosen,
             snapshot_every=settings.ordex_snapshot_every,
             lease_ms=settings.ordex_lease_ms,
+            share_markets=True,
+            wait_replicas=settings.ordex_redis_wait_replicas,
+            wait_ms=settings.ordex_redis_wait_ms,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

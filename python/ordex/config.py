@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     # How long a matcher's or the persister's lease outlives a holder that stopped renewing it.
     ordex_lease_ms: Annotated[int, Field(ge=500)] = 10_000
     ordex_snapshot_every: Annotated[int, Field(ge=100)] = 20_000
+    # Replicas that must hold the outbox's commands before they count as published (a Redis with
+    # replicas, e.g. a cluster: 1), and how long to wait for them (docs/scale-out.md).
+    ordex_redis_wait_replicas: Annotated[int, Field(ge=0)] = 0
+    ordex_redis_wait_ms: Annotated[int, Field(ge=1)] = 1000
     ordex_home: Path = Path(".ordex")
     jwt_secret: SecretStr | None = None
     api_token: SecretStr | None = None

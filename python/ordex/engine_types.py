@@ -10,7 +10,18 @@ TimeInForce: TypeAlias = Literal["GTC", "IOC", "FOK", "GTD"]
 StpMode: TypeAlias = Literal["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"]
 TriggerBy: TypeAlias = Literal["LAST_PRICE", "MARK_PRICE"]
 EventKind: TypeAlias = Literal[
-    "accepted", "rejected", "triggered", "trade", "cancelled", "expired", "amended", "book_delta"
+    "accepted",
+    "rejected",
+    "triggered",
+    "trade",
+    "cancelled",
+    "expired",
+    "amended",
+    "book_delta",
+    "liquidation",
+    "adl",
+    "command_rejected",
+    "funding",
 ]
 Level: TypeAlias = tuple[int, int, int]
 """`(price_ticks, qty_lots, orders)` of one price level."""

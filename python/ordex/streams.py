@@ -57,7 +57,8 @@ def matcher_progress_key(market_id: str) -> str:
 
 def top_of_book_key(market_id: str) -> str:
     """Hash with `bid`, `ask`, `last` (decimal strings) written by the matcher after each batch,
-    in the same MULTI/EXEC as the market's events: it carries the market's hash tag too."""
+    in the same MULTI/EXEC as the market's events: it carries the market's hash tag too.
+    Perpetuals add `impact_bid`, `impact_ask` (`services.mark_prices.impact_price`)."""
     return f"md:top:{{{market_id}}}"
 
 

@@ -15,7 +15,14 @@ def test_every_exchange_benchmark_runs_and_reports() -> None:
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (apt-get install -y wrk)")
     rows = run(quick=True)
-    assert {r["group"] for r in rows} == {"http", "latency", "intake", "matcher", "persister"}
+    assert {r["group"] for r in rows} == {
+        "http",
+        "latency",
+        "intake",
+        "matcher",
+        "persister",
+        "scaleout",
+    }
     for r in rows:
         assert r["measured"] > 0, r
     assert "matcher vs plain XREADGROUP/XADD relay" in table(rows)

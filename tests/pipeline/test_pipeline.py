@@ -7,12 +7,14 @@ import asyncio
 from decimal import Decimal
 
 import orjson
+import pytest
 
 import ordex
 from ordex.db import orders as orders_repo
 from ordex.db import outbox_publishing
 from ordex.streams import commands_stream, deadletter_stream, entry_events, events_stream
 from ordex.workers.matcher import Matcher
+from ordex.workers.outbox import OutboxPublisher, ReplicationLagging
 from tests.pipeline.conftest import Pipeline
 
 D = Decimal
@@ -237,3 +239,27 @@ async def test_a_round_claims_nothing_while_another_publisher_holds_the_lock(
                 ids[2]
             ]
         assert await outbox_publishing.pending_count(conn) == 0
+
+
+async def test_commands_count_as_published_only_once_replicas_hold_them(
+    pipeline: Pipeline,
+) -> None:
+    """With `wait_replicas`, a round whose append no replica acknowledged (this server has none)
+    is rolled back and published again; the matcher drops the repeat by its `cmd_id`."""
+    market = "BTC-USDC"
+    async with pipeline.pool.acquire() as conn:
+        for n in range(3):
+            await orders_repo.insert_outbox(conn, market, "order.cancelled", {"n": n})
+    waiting = OutboxPublisher(pipeline.pool, pipeline.redis, wait_replicas=1, wait_ms=20)
+    with pytest.raises(ReplicationLagging, match="0 of 1 replicas"):
+        await waiting.publish_once(wait=True)
+    async with pipeline.pool.acquire() as conn:
+        assert await outbox_publishing.pending_count(conn) == 3
+    # The append itself happened: what the next round sends again is a repeat.
+    assert await pipeline.redis.xlen(commands_stream(market)) == 3
+    assert await OutboxPublisher(pipeline.pool, pipeline.redis).publish_once(wait=True) == 3
+    async with pipeline.pool.acquire() as conn:
+        assert await outbox_publishing.pending_count(conn) == 0
+    entries = await pipeline.redis.xrange(commands_stream(market))
+    payloads = [orjson.loads(fields[b"payload"]) for _, fields in entries]
+    assert [p["cmd_id"] for p in payloads[:3]] == [p["cmd_id"] for p in payloads[3:]]

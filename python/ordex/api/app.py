@@ -18,7 +18,6 @@ import redis.exceptions
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
-from redis.asyncio import Redis
 
 from ordex.api.deps import document_credentials, get_principal
 from ordex.api.errors import BodySizeLimitMiddleware, error_response, install_error_handlers
@@ -68,6 +67,7 @@ from ordex.config import Settings
 from ordex.db.pool import create_pool
 from ordex.logging import configure_logging, get_logger
 from ordex.process_tuning import settle_heap
+from ordex.redis_client import connect, pubsub_url
 from ordex.security import configure_password_hashing
 from ordex.services.credential_cache import CredentialCache
 from ordex.services.order_batcher import DEFAULT_CONCURRENCY as ORDER_BATCH_CONCURRENCY
@@ -156,7 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.pool = await create_pool(
             database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )
-        app.state.redis = Redis.from_url(redis_url, health_check_interval=30)
+        # A Redis Cluster client for redis+cluster:// URLs (redis_client.py).
+        app.state.redis = connect(redis_url, health_check_interval=30)
         app.state.started_at = time.monotonic()
         app.state.exchange_runtime = None
         # The order batches have connections of their own: an order waiting for its batch holds
@@ -170,7 +171,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.ordex_run_workers:
             from ordex.workers.runtime import start_embedded
 
-            app.state.exchange_runtime = await start_embedded(app.state.pool, app.state.redis)
+            app.state.exchange_runtime = await start_embedded(
+                app.state.pool,
+                app.state.redis,
+                wait_replicas=settings.ordex_redis_wait_replicas,
+                wait_ms=settings.ordex_redis_wait_ms,
+            )
         app.state.indexer = None
         if settings.ordex_run_workers:
             # The EVM indexer, when an ETH RPC URL is configured (one owner by its Redis lease).
@@ -255,7 +261,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ReleaseConnection)  # innermost: after the error handlers have answered
     install_metrics(app)
     # Socket.IO at /socket.io and the WebSocket at /api/v1/ws, on the same port as the API.
-    app.state.realtime = RealtimeRuntime(app, settings, redis_url)
+    app.state.realtime = RealtimeRuntime(app, settings, pubsub_url(redis_url))
     app.add_middleware(RealtimeMount, server=app.state.realtime.sio)
     app.add_middleware(JsonBodyGuard)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

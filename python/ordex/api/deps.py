@@ -12,12 +12,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPBearer
 from fastapi.security.base import SecurityBase
-from redis.asyncio import Redis
 
 from ordex.api.middleware import REQUEST_CONNECTION
 from ordex.config import Settings
 from ordex.db.types import Connection
 from ordex.db.users import UserRow
+from ordex.redis_client import RedisClient
 from ordex.services import auth as auth_service
 from ordex.services import ratelimit
 from ordex.services.auth import Principal
@@ -52,12 +52,12 @@ async def get_db(request: Request) -> Connection:
 DbConn = Annotated[Connection, Depends(get_db)]
 
 
-async def get_redis(request: Request) -> Redis:
-    redis: Redis = request.app.state.redis
+async def get_redis(request: Request) -> RedisClient:
+    redis: RedisClient = request.app.state.redis
     return redis
 
 
-RedisDep = Annotated[Redis, Depends(get_redis)]
+RedisDep = Annotated[RedisClient, Depends(get_redis)]
 
 
 def bearer_token(request: Request) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,8 +11,10 @@ from pydantic import BaseModel, Field
 from ordex.api.schemas import ROOT_ERRORS, RootErrorOut
 from ordex.db.balances import BalanceRow
 from ordex.db.fills import FillRow
+from ordex.db.funding import FundingPaymentRow, FundingRateRow
 from ordex.db.orders import OrderRow
 from ordex.db.positions import PositionRow
+from ordex.services.mark_prices import MarkPrice, PositionMark
 from ordex.services.markets import Market, plain
 from ordex.timestamps import iso_millis
 
@@ -21,7 +24,10 @@ EXCHANGE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": RootErrorOut, "description": "UNAUTHENTICATED"},
     403: {"model": RootErrorOut, "description": "FORBIDDEN"},
     404: {"model": RootErrorOut, "description": "MARKET_NOT_FOUND or ORDER_NOT_FOUND"},
-    409: {"model": RootErrorOut, "description": "DUPLICATE_CLIENT_ORDER_ID or ORDER_NOT_OPEN"},
+    409: {
+        "model": RootErrorOut,
+        "description": "DUPLICATE_CLIENT_ORDER_ID, ORDER_NOT_OPEN, MARGIN_MODE_LOCKED or NOT_ISOLATED",
+    },
     422: {"model": RootErrorOut, "description": "INSUFFICIENT_MARGIN"},
 }
 
@@ -50,9 +56,22 @@ class MarketOut(BaseModel):
     fundingRateCap: str
     status: str
     aliases: list[str]
+    markPrice: str | None = Field(
+        None, description="perpetuals: the mark price (median of impact mid, last, index)"
+    )
+    indexPrice: str | None = Field(None, description="the external index, when configured")
+    predictedFundingRate: str | None = Field(
+        None, description="the rate the current interval would settle at now (longs pay if > 0)"
+    )
+    nextFundingTime: str | None = Field(None, description="end of the current funding interval")
 
 
-def market_json(market: Market) -> dict[str, Any]:
+def market_json(
+    market: Market,
+    mark: MarkPrice | None = None,
+    predicted_rate: Decimal | None = None,
+    next_funding: datetime | None = None,
+) -> dict[str, Any]:
     row = market.row
     return {
         "id": row.id,
@@ -74,6 +93,10 @@ def market_json(market: Market) -> dict[str, Any]:
         "fundingRateCap": plain(row.funding_rate_cap),
         "status": row.status,
         "aliases": list(market.aliases),
+        "markPrice": None if mark is None else plain(mark.price),
+        "indexPrice": _plain_or_none(None if mark is None else mark.index),
+        "predictedFundingRate": _plain_or_none(predicted_rate),
+        "nextFundingTime": None if next_funding is None else iso_millis(next_funding),
     }
 
 
@@ -194,9 +217,41 @@ class PositionOut(BaseModel):
     entryPrice: str | None
     realizedPnl: str
     updatedAt: str
+    markPrice: str | None = Field(None, description="the market's mark price")
+    unrealizedPnl: str | None = Field(None, description="at the mark price, in the quote asset")
+    liquidationPrice: str | None = Field(
+        None,
+        description="cross margin: the mark at which the account falls to maintenance; isolated:"
+        " the mark at which the position's isolated margin does",
+    )
+    marginMode: str = Field("CROSS", description="CROSS or ISOLATED")
+    isolatedMargin: str = Field("0", description="the isolated position's own collateral")
 
 
-def position_json(position: PositionRow, market: Market | None) -> dict[str, Any]:
+class MarginModeBody(BaseModel):
+    """Documentation of `POST /margin-mode`; the route validates the raw JSON itself."""
+
+    marketId: str = Field(examples=["BTC-PERP"])
+    marginMode: str = Field(examples=["ISOLATED"], description="CROSS or ISOLATED")
+
+
+class MarginModeOut(BaseModel):
+    marketId: str
+    marginMode: str
+
+
+class PositionMarginBody(BaseModel):
+    """Documentation of `POST /positions/margin`; the route validates the raw JSON itself."""
+
+    marketId: str = Field(examples=["BTC-PERP"])
+    amount: str = Field(
+        examples=["100"], description="decimal string: positive adds margin, negative removes it"
+    )
+
+
+def position_json(
+    position: PositionRow, market: Market | None, valued: PositionMark | None = None
+) -> dict[str, Any]:
     size = position.size
     entry: str | None = None
     if size != 0:
@@ -214,6 +269,11 @@ def position_json(position: PositionRow, market: Market | None) -> dict[str, Any
         "entryPrice": entry,
         "realizedPnl": plain(position.realized_pnl),
         "updatedAt": iso_millis(position.updated_at),
+        "markPrice": _plain_or_none(valued.mark_price if valued else None),
+        "unrealizedPnl": _plain_or_none(valued.unrealized_pnl if valued else None),
+        "liquidationPrice": _plain_or_none(valued.liquidation_price if valued else None),
+        "marginMode": position.margin_mode,
+        "isolatedMargin": plain(position.isolated_margin),
     }
 
 
@@ -244,6 +304,44 @@ def fill_json(fill: FillRow) -> dict[str, Any]:
         "feeAsset": fill.fee_asset,
         "realizedPnl": plain(fill.realized_pnl),
         "createdAt": iso_millis(fill.created_at),
+    }
+
+
+class FundingPaymentOut(BaseModel):
+    marketId: str
+    fundingTime: str = Field(description="end of the funding interval")
+    rate: str = Field(description="signed: longs pay shorts when positive")
+    markPrice: str
+    amount: str = Field(description="received by the account; negative when it paid")
+    asset: str
+
+
+def funding_payment_json(payment: FundingPaymentRow) -> dict[str, Any]:
+    return {
+        "marketId": payment.market_id,
+        "fundingTime": iso_millis(payment.interval_end),
+        "rate": plain(payment.rate),
+        "markPrice": plain(payment.mark_price),
+        "amount": plain(payment.amount),
+        "asset": payment.asset,
+    }
+
+
+class FundingRateOut(BaseModel):
+    marketId: str
+    fundingTime: str = Field(description="end of the funding interval")
+    rate: str
+    markPrice: str
+    premium: str | None = Field(None, description="the mean premium index of the interval")
+
+
+def funding_rate_json(row: FundingRateRow) -> dict[str, Any]:
+    return {
+        "marketId": row.market_id,
+        "fundingTime": iso_millis(row.interval_end),
+        "rate": plain(row.rate),
+        "markPrice": plain(row.mark_price),
+        "premium": _plain_or_none(row.premium),
     }
 
 

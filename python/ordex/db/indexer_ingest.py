@@ -9,7 +9,7 @@ flight, which is fetched again) and two writers can never both append the same r
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -95,9 +95,23 @@ class NewToken:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EncodedRows:
+    """Rows already in COPY text form (from the Rust decode), beside the tuples of a batch."""
+
+    transactions: bytes
+    transfers: bytes
+    address_transactions: bytes
+    # (address, rows in address_transactions) for the per-address counters.
+    address_counts: list[tuple[bytes, int]]
+    tx_count: int
+    transfer_count: int
+
+
 @dataclass(slots=True)
 class IngestBatch:
-    """Rows of consecutive blocks, as tuples in the *_COLUMNS order."""
+    """Rows of consecutive blocks, as tuples in the *_COLUMNS order (and, for transactions,
+    transfers and address rows, possibly as COPY text in `encoded`)."""
 
     blocks: list[tuple[Any, ...]] = field(default_factory=list)
     transactions: list[tuple[Any, ...]] = field(default_factory=list)
@@ -105,6 +119,15 @@ class IngestBatch:
     address_transactions: list[tuple[Any, ...]] = field(default_factory=list)
     token_prices: list[tuple[Any, ...]] = field(default_factory=list)
     tokens: list[NewToken] = field(default_factory=list)
+    encoded: EncodedRows | None = None
+
+    @property
+    def tx_count(self) -> int:
+        return len(self.transactions) + (self.encoded.tx_count if self.encoded else 0)
+
+    @property
+    def transfer_count(self) -> int:
+        return len(self.transfers) + (self.encoded.transfer_count if self.encoded else 0)
 
     @property
     def first_block(self) -> int:
@@ -174,13 +197,45 @@ async def known_tokens(conn: Connection, addresses: list[bytes]) -> set[bytes]:
 
 
 async def write_batch(
-    conn: Connection, batch: IngestBatch, *, expected_last: int | None, tip: int | None = None
+    conn: Connection,
+    batch: IngestBatch,
+    *,
+    expected_last: int | None,
+    tip: int | None = None,
+    after: Awaitable[object] | None = None,
 ) -> None:
-    """Appends `batch` right after `expected_last` in one transaction (StateConflict otherwise)."""
+    """Appends `batch` right after `expected_last` in one transaction (StateConflict otherwise).
+
+    `after`: the write of the batch before, still in flight. The rows are copied meanwhile (no
+    row of one batch conflicts with another's) and the state row, the counters and the tokens
+    are written once it is done, so its failure fails this one too (the state row no longer
+    matches, or its error is raised here) and nothing is half-written."""
     last_number, last_hash, last_time = batch.last_block
     counts = Counter(row[0] for row in batch.address_transactions)
+    encoded = batch.encoded
+    if encoded is not None:
+        for address, count in encoded.address_counts:
+            counts[address] += count
     addresses = sorted(counts)
     async with conn.transaction():
+        # COPY in text format, encoded here: asyncpg's binary encoding of the records costs
+        # more CPU than the rest of the write.
+        await _copy(conn, "evm_blocks", BLOCK_COLUMNS, batch.blocks)
+        await _copy(conn, "evm_transactions", TRANSACTION_COLUMNS, batch.transactions)
+        await _copy(conn, "evm_token_transfers", TRANSFER_COLUMNS, batch.transfers)
+        await _copy(
+            conn, "evm_address_transactions", ADDRESS_TX_COLUMNS, batch.address_transactions
+        )
+        await _copy(conn, "evm_token_prices", TOKEN_PRICE_COLUMNS, batch.token_prices)
+        if encoded is not None:
+            await _copy_text(conn, "evm_transactions", TRANSACTION_COLUMNS, encoded.transactions)
+            await _copy_text(conn, "evm_token_transfers", TRANSFER_COLUMNS, encoded.transfers)
+            await _copy_text(
+                conn, "evm_address_transactions", ADDRESS_TX_COLUMNS, encoded.address_transactions
+            )
+        if after is not None:
+            # The batch before this one commits first; this one's rows are in meanwhile.
+            await after
         moved = await conn.execute(
             """UPDATE evm_indexer_state
                SET last_block = $2, last_block_hash = $3, last_block_timestamp = $4,
@@ -196,21 +251,12 @@ async def write_batch(
             last_hash,
             last_time,
             len(batch.blocks),
-            len(batch.transactions),
-            len(batch.transfers),
+            batch.tx_count,
+            batch.transfer_count,
             tip,
         )
         if moved != "UPDATE 1":
             raise StateConflict(f"indexer state is no longer at block {expected_last}")
-        # COPY in text format, encoded here: asyncpg's binary encoding of the records costs
-        # more CPU than the rest of the write.
-        await _copy(conn, "evm_blocks", BLOCK_COLUMNS, batch.blocks)
-        await _copy(conn, "evm_transactions", TRANSACTION_COLUMNS, batch.transactions)
-        await _copy(conn, "evm_token_transfers", TRANSFER_COLUMNS, batch.transfers)
-        await _copy(
-            conn, "evm_address_transactions", ADDRESS_TX_COLUMNS, batch.address_transactions
-        )
-        await _copy(conn, "evm_token_prices", TOKEN_PRICE_COLUMNS, batch.token_prices)
         if addresses:
             await conn.execute(
                 """INSERT INTO evm_address_counters (address, tx_count)
@@ -297,8 +343,13 @@ async def _copy(
     conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     if rows:
+        await _copy_text(conn, table, columns, copy_text(rows))
+
+
+async def _copy_text(conn: Connection, table: str, columns: Sequence[str], payload: bytes) -> None:
+    if payload:
         await conn.copy_to_table(
-            table, columns=list(columns), source=_one_chunk(copy_text(rows)), format="text"
+            table, columns=list(columns), source=_one_chunk(payload), format="text"
         )
 
 

@@ -1,12 +1,17 @@
-"""SQL for perpetual positions (written by the persister, read by the API and the risk check)."""
+"""SQL for perpetual positions (written by the persister, read by the API and the risk check),
+and their margin mode and isolated margin (docs/exchange.md, "Isolated margin")."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from ordex.db.types import Connection
+
+CROSS = "CROSS"
+ISOLATED = "ISOLATED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,9 +22,13 @@ class PositionRow:
     cost: Decimal
     realized_pnl: Decimal
     updated_at: datetime
+    margin_mode: str = CROSS
+    isolated_margin: Decimal = Decimal(0)
 
 
-_COLUMNS = "account_id, market_id, size, cost, realized_pnl, updated_at"
+_COLUMNS = (
+    "account_id, market_id, size, cost, realized_pnl, updated_at, margin_mode, isolated_margin"
+)
 
 
 async def list_positions(
@@ -34,3 +43,79 @@ async def list_positions(
         account_id, open_only,
     )  # fmt: skip
     return [PositionRow(**dict(r)) for r in records]
+
+
+async def isolated_margins(
+    conn: Connection, accounts: Sequence[int]
+) -> dict[int, dict[str, Decimal]]:
+    """account -> market -> isolated margin, of the markets the accounts trade ISOLATED."""
+    rows = await conn.fetch(
+        "SELECT account_id, market_id, isolated_margin FROM positions"
+        " WHERE account_id = ANY($1::bigint[]) AND margin_mode = 'ISOLATED'",
+        sorted(set(accounts)),
+    )
+    found: dict[int, dict[str, Decimal]] = {}
+    for r in rows:
+        found.setdefault(r["account_id"], {})[r["market_id"]] = Decimal(r["isolated_margin"])
+    return found
+
+
+async def lock_position(conn: Connection, account_id: int, market_id: str) -> PositionRow | None:
+    """The position row, locked (the persister locks positions before balances: so do we)."""
+    record = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM positions WHERE account_id = $1 AND market_id = $2 FOR UPDATE",
+        account_id,
+        market_id,
+    )
+    return None if record is None else PositionRow(**dict(record))
+
+
+async def lock_balance(conn: Connection, account_id: int, asset: str) -> tuple[Decimal, Decimal]:
+    """`(total, held)` of the asset, locked as order intake locks it ((0, 0) without a row)."""
+    record = await conn.fetchrow(
+        "SELECT total, held FROM balances WHERE account_id = $1 AND asset = $2 FOR UPDATE",
+        account_id,
+        asset,
+    )
+    return (Decimal(0), Decimal(0)) if record is None else (record["total"], record["held"])
+
+
+async def live_orders(conn: Connection, account_id: int, market_id: str) -> int:
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM orders WHERE account_id = $1 AND market_id = $2"
+            " AND status IN ('PENDING', 'OPEN', 'PARTIALLY_FILLED', 'UNTRIGGERED')",
+            account_id,
+            market_id,
+        )
+    )
+
+
+async def set_margin_mode(conn: Connection, account_id: int, market_id: str, mode: str) -> None:
+    await conn.execute(
+        "INSERT INTO positions (account_id, market_id, margin_mode) VALUES ($1, $2, $3)"
+        " ON CONFLICT (account_id, market_id) DO UPDATE"
+        " SET margin_mode = EXCLUDED.margin_mode, updated_at = now()",
+        account_id,
+        market_id,
+        mode,
+    )
+
+
+async def set_isolated_margin(
+    conn: Connection, account_id: int, market_id: str, margin: Decimal
+) -> None:
+    await conn.execute(
+        "UPDATE positions SET isolated_margin = $3, updated_at = now()"
+        " WHERE account_id = $1 AND market_id = $2",
+        account_id,
+        market_id,
+        margin,
+    )
+    # The account's cross collateral moved with it: the risk worker reads changed balances.
+    await conn.execute(
+        "UPDATE balances SET updated_at = now() WHERE account_id = $1"
+        " AND asset = (SELECT quote_asset FROM markets WHERE id = $2)",
+        account_id,
+        market_id,
+    )

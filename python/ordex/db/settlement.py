@@ -8,17 +8,21 @@ asyncpg to encode and decode than `Decimal`. Fills and ledger entries go by text
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from ordex.db import funding as funding_db
+from ordex.db.funding import FundingSettled
 from ordex.db.types import Connection
 
 # The columns the settlement reads (`load_orders`, `load_positions`), in this order.
 ORDER_COLUMNS = (
     "id", "account_id", "side", "type", "quantity", "filled_quantity", "average_price", "status",
-    "hold_asset", "hold_amount", "hold_released", "reject_reason", "cancel_reason",
+    "hold_asset", "hold_amount", "hold_released", "reject_reason", "cancel_reason", "leverage",
 )  # fmt: skip
-POSITION_COLUMNS = ("account_id", "size", "cost", "realized_pnl")
+POSITION_COLUMNS = (
+    "account_id", "size", "cost", "realized_pnl", "margin_mode", "isolated_margin",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +39,14 @@ class SettledRows:
     reject_reasons: list[str | None]
     cancel_reasons: list[str | None]
     position_accounts: list[int]
-    position_texts: list[tuple[str, str, str]]  # size, cost, realized PnL
+    position_texts: list[tuple[str, str, str, str]]  # size, cost, realized PnL, isolated margin
     balance_keys: list[tuple[int, str]]  # (account, asset)
     balance_totals: list[str]  # deltas
     balance_helds: list[str]
     # (seq, order_id, account_id, side, liquidity, price, quantity, fee, realized_pnl)
     fills: list[tuple[int, int, int, str, str, str, str, str, str]]
     ledger: list[tuple[int, str, str, str]]  # (account, asset, kind, amount)
+    funding: list[FundingSettled] = field(default_factory=list)  # `funding` events
 
 
 async def lock_progress(conn: Connection, market_id: str) -> int:
@@ -58,7 +63,7 @@ async def lock_progress(conn: Connection, market_id: str) -> int:
 # Amounts come out as text (`Settlement.load` reads them exactly into integers).
 _AMOUNTS = frozenset(
     {"quantity", "filled_quantity", "average_price", "hold_amount", "hold_released", "size",
-     "cost", "realized_pnl"}
+     "cost", "realized_pnl", "isolated_margin"}
 )  # fmt: skip
 
 
@@ -121,13 +126,14 @@ WITH changed_orders AS (
     -- The ANY lets the planner fetch the rows by id rather than hash the whole table.
     WHERE o.id = u.id AND o.id = ANY($1::bigint[])
 ), changed_positions AS (
-    INSERT INTO positions (account_id, market_id, size, cost, realized_pnl)
-    SELECT u.account_id, $9, u.size::numeric, u.cost::numeric, u.realized_pnl::numeric
-    FROM unnest($10::bigint[], $11::text[], $12::text[], $13::text[])
-        AS u(account_id, size, cost, realized_pnl)
+    INSERT INTO positions (account_id, market_id, size, cost, realized_pnl, isolated_margin)
+    SELECT u.account_id, $9, u.size::numeric, u.cost::numeric, u.realized_pnl::numeric,
+        u.isolated_margin::numeric
+    FROM unnest($10::bigint[], $11::text[], $12::text[], $13::text[], $19::text[])
+        AS u(account_id, size, cost, realized_pnl, isolated_margin)
     ON CONFLICT (account_id, market_id) DO UPDATE
     SET size = EXCLUDED.size, cost = EXCLUDED.cost, realized_pnl = EXCLUDED.realized_pnl,
-        updated_at = now()
+        isolated_margin = EXCLUDED.isolated_margin, updated_at = now()
 ), deltas AS (
     SELECT * FROM unnest($14::bigint[], $15::text[], $16::text[], $17::text[])
         AS d(account_id, asset, total, held)
@@ -177,6 +183,7 @@ async def write(conn: Connection, rows: SettledRows) -> None:
         rows.balance_totals,
         rows.balance_helds,
         rows.last_seq,
+        [r[3] for r in positions],
     )
     if rows.fills:
         await conn.copy_to_table(
@@ -204,3 +211,5 @@ async def write(conn: Connection, rows: SettledRows) -> None:
             source=_copy_text([(*entry, rows.market_id) for entry in rows.ledger]),
             format="text",
         )
+    if rows.funding:
+        await funding_db.write_settled(conn, rows.market_id, rows.funding)

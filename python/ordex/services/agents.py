@@ -20,11 +20,10 @@ import re
 import uuid
 from typing import Any
 
-from redis.asyncio import Redis
-
 from ordex.db import agents as agents_repo
 from ordex.db.agents import AgentRow
 from ordex.db.types import Connection
+from ordex.redis_client import RedisClient
 from ordex.services import live_messages
 from ordex.services.automation_config import AutomationSettings, environment_settings
 from ordex.services.errors import ServiceError
@@ -97,7 +96,7 @@ def _message_data(row: AgentRow) -> dict[str, Any]:
     }
 
 
-async def publish_status(redis: Redis, row: AgentRow) -> None:
+async def publish_status(redis: RedisClient, row: AgentRow) -> None:
     """`agent_status` to the owner's live clients in every API process."""
     await live_messages.publish(redis, "agent_status", _message_data(row), user_id=row.user_id)
 
@@ -107,7 +106,7 @@ async def publish_status(redis: Redis, row: AgentRow) -> None:
 
 async def heartbeat(
     conn: Connection,
-    redis: Redis | None,
+    redis: RedisClient | None,
     settings: AutomationSettings,
     user_id: uuid.UUID,
     name: str,
@@ -150,7 +149,7 @@ async def register_runner(
     name: str,
     metadata: dict[str, Any],
     *,
-    redis: Redis | None = None,
+    redis: RedisClient | None = None,
     settings: AutomationSettings | None = None,
 ) -> dict[str, Any]:
     """Register a trading session's runner as the user's agent `name` (kind `runner`, status
@@ -176,7 +175,7 @@ async def runner_stopped(
     user_id: uuid.UUID,
     name: str,
     *,
-    redis: Redis | None = None,
+    redis: RedisClient | None = None,
     settings: AutomationSettings | None = None,
 ) -> dict[str, Any]:
     """A runner that has ended reports `inactive` (its metadata stays)."""
@@ -235,7 +234,7 @@ async def delete_agent(conn: Connection, user_id: uuid.UUID, name: str) -> None:
 
 
 async def publish_health_changes(
-    conn: Connection, redis: Redis, settings: AutomationSettings
+    conn: Connection, redis: RedisClient, settings: AutomationSettings
 ) -> int:
     """Publish `agent_status` for every agent whose status or health changed since it was last
     published (an agent gone stale, most often); how many. Session runners of sessions still

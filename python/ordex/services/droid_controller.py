@@ -28,11 +28,11 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 import asyncpg
-from redis.asyncio import Redis
 
 from ordex.db import droid_runs as repo
 from ordex.db.droid_runs import DroidRun, SessionRun
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services import droid_math, notifications
 from ordex.services.droid_chain import DroidChain, PoolState, Position, TxFailed
 from ordex.services.droid_hedge import DroidHedger
@@ -110,7 +110,7 @@ class DroidController:
         options: ControllerOptions | None = None,
         swap_router: str | None = None,
         hedger: DroidHedger | None = None,
-        redis: Redis | None = None,  # pushes the owner's notifications
+        redis: RedisClient | None = None,  # pushes the owner's notifications
     ) -> None:
         self._pool = pool
         self._redis = redis

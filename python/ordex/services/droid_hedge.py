@@ -23,7 +23,6 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from typing import Any
 
 import asyncpg
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ordex.db import droid_hedge as repo
@@ -33,6 +32,7 @@ from ordex.db.droid_runs import DroidRun
 from ordex.db.types import Connection
 from ordex.engine_types import Side
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services import notifications
 from ordex.services.errors import ServiceError
 from ordex.services.markets import MarketRegistry, plain
@@ -125,7 +125,9 @@ async def update_config(
 class DroidHedger:
     """Sends a droid's hedge orders; `after_cycle` is called by the controller."""
 
-    def __init__(self, pool: asyncpg.Pool, redis: Redis, band: Decimal = DEFAULT_BAND) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, redis: RedisClient, band: Decimal = DEFAULT_BAND
+    ) -> None:
         self._pool = pool
         self._redis = redis
         self.band = band

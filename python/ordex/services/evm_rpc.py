@@ -83,7 +83,8 @@ class EvmRpc:
             timeout=timeout, limits=httpx.Limits(max_connections=max(concurrency, 1) * 2)
         )
         self._owns_client = client is None
-        self._semaphore = asyncio.Semaphore(max(concurrency, 1))
+        self.concurrency = max(concurrency, 1)
+        self._semaphore = asyncio.Semaphore(self.concurrency)
         self._next_id = 0
         # None until known: whether the node answers eth_getBlockReceipts.
         self._block_receipts: bool | None = None
@@ -99,6 +100,10 @@ class EvmRpc:
         await self.close()
 
     async def _post(self, payload: Any) -> Any:
+        return _parse(await self._post_raw(payload))
+
+    async def _post_raw(self, payload: Any) -> bytes:
+        """The answer's body, undecoded (a non-200 answer is an RpcError)."""
         async with self._semaphore:
             try:
                 response = await self._client.post(
@@ -110,10 +115,7 @@ class EvmRpc:
                 raise RpcError(f"JSON-RPC request failed: {type(exc).__name__} {exc}") from exc
         if response.status_code != 200:
             raise RpcError(f"JSON-RPC HTTP {response.status_code}: {response.text[:200]}")
-        try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError as exc:
-            raise RpcError(f"JSON-RPC answer is not JSON: {exc}") from exc
+        return response.content
 
     async def call(self, method: str, params: Sequence[Any] = ()) -> Any:
         self._next_id += 1
@@ -147,7 +149,12 @@ class EvmRpc:
             {"jsonrpc": "2.0", "id": first + i, "method": method, "params": list(params)}
             for i, (method, params) in enumerate(calls)
         ]
-        answer = await self._post(payload)
+        return self._settle(await self._post(payload), first, calls)
+
+    def _settle(
+        self, answer: Any, first: int, calls: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[Any]:
+        """The result (or RpcError) of each call of a batch whose ids start at `first`."""
         if not isinstance(answer, list):
             # A node refusing batches answers one error object.
             if isinstance(answer, dict) and "error" in answer:
@@ -192,10 +199,39 @@ class EvmRpc:
         None for the receipts where the node lacks that method."""
         if self._block_receipts is False:
             return await self.get_blocks(numbers, full=True), None
-        results = await self.batch_settled(
-            [("eth_getBlockByNumber", [hex(n), True]) for n in numbers]
-            + [("eth_getBlockReceipts", [hex(n)]) for n in numbers]
-        )
+        results = await self.batch_settled(_blocks_and_receipts(numbers))
+        return self._blocks_and_receipts(numbers, results)
+
+    async def blocks_with_receipts_raw(self, numbers: Sequence[int]) -> tuple[bytes, int] | None:
+        """The same calls as `get_blocks_with_receipts` in one request, its answer undecoded,
+        with the id of its first call; None where that does not apply (the node lacks
+        eth_getBlockReceipts, or the calls take more than one request)."""
+        if self._block_receipts is False or 2 * len(numbers) > self.max_batch or not numbers:
+            return None
+        calls = _blocks_and_receipts(numbers)
+        first = self._next_id + 1
+        self._next_id += len(calls)
+        payload = [
+            {"jsonrpc": "2.0", "id": first + i, "method": method, "params": params}
+            for i, (method, params) in enumerate(calls)
+        ]
+        body = await self._post_raw(payload)
+        return body, first
+
+    def blocks_with_receipts_from(
+        self, body: bytes, first: int, numbers: Sequence[int]
+    ) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]] | None]:
+        """What `get_blocks_with_receipts` makes of an answer from `blocks_with_receipts_raw`."""
+        results = self._settle(_parse(body), first, _blocks_and_receipts(numbers))
+        return self._blocks_and_receipts(numbers, results)
+
+    def block_receipts_answered(self) -> None:
+        """The node answered eth_getBlockReceipts."""
+        self._block_receipts = True
+
+    def _blocks_and_receipts(
+        self, numbers: Sequence[int], results: list[Any]
+    ) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]] | None]:
         blocks = results[: len(numbers)]
         for n, block in zip(numbers, blocks, strict=True):
             if isinstance(block, RpcError):
@@ -321,6 +357,20 @@ class EvmRpc:
             ]
         )
         return "0x" + hex_bytes(token0)[-20:].hex(), "0x" + hex_bytes(token1)[-20:].hex()
+
+
+def _parse(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RpcError(f"JSON-RPC answer is not JSON: {exc}") from exc
+
+
+def _blocks_and_receipts(numbers: Sequence[int]) -> list[tuple[str, list[Any]]]:
+    """Blocks with full transactions, then the receipts of each (by number)."""
+    return [("eth_getBlockByNumber", [hex(n), True]) for n in numbers] + [
+        ("eth_getBlockReceipts", [hex(n)]) for n in numbers
+    ]
 
 
 def _result(item: dict[str, Any]) -> Any:

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from redis.asyncio import Redis
-
 import ordex
 from ordex.db import flow_executions as repo
 from ordex.db import flows as flows_repo
@@ -32,6 +30,7 @@ from ordex.db import trading_sessions as sessions_repo
 from ordex.db.flow_executions import ExecutionRow, NewExecution, OrderIntent, TradeRow
 from ordex.db.types import Connection
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services import agents, session_orders
 from ordex.services.automation_config import environment_settings
 from ordex.services.candles import timeframe_ms
@@ -247,7 +246,7 @@ def heartbeat_seconds() -> float:
     return environment_settings().ordex_agent_heartbeat_seconds
 
 
-async def heartbeat(conn: Connection, redis: Redis, execution: ExecutionRow) -> None:
+async def heartbeat(conn: Connection, redis: RedisClient, execution: ExecutionRow) -> None:
     """The heartbeat of the execution's runner agent (the one its session registered when it
     started: `session-{id}`), with the execution's progress in its metadata."""
     await agents.register_runner(

@@ -8,6 +8,7 @@ each block (services.indexer_prices) and produces the rows db.indexer_ingest wri
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import Sequence
@@ -30,7 +31,20 @@ from ordex.services.indexer_decode import (
     DecodedTransfer,
     decode_transfer_log,
 )
-from ordex.services.indexer_prices import PriceConfig, PriceTracker, usd_amount
+from ordex.services.indexer_prices import (
+    PoolEvent,
+    PoolState,
+    PriceConfig,
+    PriceTracker,
+    usd_amount,
+)
+
+try:
+    from ordex._engine import EvmRange, decode_evm_range
+except ImportError:  # an extension built before the Rust decode existed
+    FAST_DECODE = False
+else:
+    FAST_DECODE = True
 
 ETH_DECIMALS = 18
 
@@ -111,27 +125,61 @@ class ChainChanged(Exception):
 
 @dataclass(slots=True)
 class RawRange:
+    """Blocks with their receipts as the node sent them, or (`fast`) decoded in Rust, with the
+    WETH contract it decoded deposits and withdrawals of."""
+
     blocks: list[dict[str, Any]]
     receipts: list[list[dict[str, Any]]]
+    fast: EvmRange | None = None
+    fast_weth: bytes | None = None
+    # (number, hash, parent hash, timestamp, tx count, active, token contracts) of fast blocks.
+    fast_blocks: list[tuple[int, bytes, bytes, int, int, bool, list[bytes]]] | None = None
+    # The pool events of the active fast blocks, and the pools' state read after their Mints
+    # and Burns, when fetched ahead with the range (services.indexer_fast.read_pools_ahead).
+    pool_blocks: list[tuple[int, list[PoolEvent]]] | None = None
+    pools_read: dict[tuple[bytes, int], PoolState] | None = None
+
+    @property
+    def block_count(self) -> int:
+        return len(self.fast_blocks) if self.fast_blocks is not None else len(self.blocks)
 
     @property
     def first_parent(self) -> bytes:
+        if self.fast_blocks is not None:
+            return self.fast_blocks[0][2]
         return hex_bytes(self.blocks[0]["parentHash"])
 
     @property
     def last_hash(self) -> bytes:
+        if self.fast_blocks is not None:
+            return self.fast_blocks[-1][1]
         return hex_bytes(self.blocks[-1]["hash"])
 
     @property
     def tx_count(self) -> int:
+        if self.fast is not None:
+            return self.fast.tx_count
         return sum(len(b["transactions"]) for b in self.blocks)
 
 
-async def fetch_range(rpc: EvmRpc, first: int, last: int) -> RawRange:
-    """Blocks `first..last` with full transactions and their receipts."""
+async def fetch_range(
+    rpc: EvmRpc, first: int, last: int, *, fast: bool = False, weth: bytes | None = None
+) -> RawRange:
+    """Blocks `first..last` with full transactions and their receipts. `fast`: decoded in Rust
+    (with `weth` the WETH contract) where the answer allows, else as below."""
     numbers = list(range(first, last + 1))
-    # One round trip for blocks and receipts where the node has eth_getBlockReceipts.
-    blocks, receipts_by_number = await rpc.get_blocks_with_receipts(numbers)
+    answer = await rpc.blocks_with_receipts_raw(numbers) if fast and FAST_DECODE else None
+    if answer is not None:
+        body, first_id = answer
+        decoded = await asyncio.to_thread(decode_evm_range, body, first_id, len(numbers), weth)
+        if not isinstance(decoded, str):
+            rpc.block_receipts_answered()
+            return RawRange([], [], decoded, weth, decoded.blocks())
+        # Not a plain answer: the Python decode below says what it is.
+        blocks, receipts_by_number = rpc.blocks_with_receipts_from(body, first_id, numbers)
+    else:
+        # One round trip for blocks and receipts where the node has eth_getBlockReceipts.
+        blocks, receipts_by_number = await rpc.get_blocks_with_receipts(numbers)
     for previous, block in itertools.pairwise(blocks):
         if block["parentHash"] != previous["hash"]:
             raise ChainChanged(f"block {hex_int(block['number'])} does not follow its parent")
@@ -223,6 +271,10 @@ async def build_batch(
     tokens: TokenCache,
 ) -> IngestBatch:
     """The rows of `raw`, priced at each block; the tracker must be seeded at the block before."""
+    if raw.fast is not None:
+        from ordex.services.indexer_fast import build_fast_batch
+
+        return await build_fast_batch(conn, rpc, raw, prices, tokens)
     decoded: list[list[list[DecodedTransfer]]] = []
     wanted: dict[int, set[bytes]] = {}
     seen_tokens: dict[bytes, tuple[str, int]] = {}

@@ -28,6 +28,13 @@ TOPIC_INITIALIZE = "0x98636036cb66a9c19a37435efc1e90142190214e8abeb821bdba3f2990
 TOPIC_MINT = "0x7a53080ba414158be7ec69b987b5fb7d07dee101fe85488f0853ae16239d0bde"
 TOPIC_BURN = "0x0c396cd989a39f4459b5fa1aed6a9a8dcdbc45908acfd67e028cd568da98982c"
 
+# A pool event: (kind, pool, a, b). A Swap: a = sqrtPriceX96 and b = in-range liquidity after
+# it; an Initialize: a = sqrtPriceX96; a Mint or Burn (touched): its liquidity is read again.
+PoolEvent = tuple[int, bytes, int, int]
+EVENT_SWAP = 0
+EVENT_INITIALIZE = 1
+EVENT_TOUCHED = 2
+
 Q192 = 2**192
 Q96 = 2**96
 # Significant digits of a price: far beyond any token's decimals, so rounding never shows.
@@ -176,14 +183,51 @@ class PriceTracker:
     ) -> dict[int, BlockPrices]:
         """Prices at the end of each block of `blocks` ((number, its logs in order)), continuing
         from the seeded state; `wanted` lists the tokens whose price each block needs."""
+        return await self.walk_events(
+            rpc, [(n, self.pool_events(logs)) for n, logs in blocks], wanted
+        )
+
+    def pool_events(self, logs: Iterable[dict[str, Any]]) -> list[PoolEvent]:
+        """The pool events among `logs`, in order (see `PoolEvent`)."""
+        events: list[PoolEvent] = []
+        for log in logs:
+            topics = log["topics"]
+            if not topics:
+                continue
+            if topics[0] in (TOPIC_MINT, TOPIC_BURN):
+                events.append((EVENT_TOUCHED, hex_bytes(log["address"]), 0, 0))
+                continue
+            if topics[0] not in (TOPIC_SWAP, TOPIC_INITIALIZE):
+                continue
+            emitter = hex_bytes(log["address"])
+            if emitter not in self.state:
+                continue
+            data = hex_bytes(log["data"])
+            if topics[0] == TOPIC_SWAP and len(data) >= 160:
+                events.append(
+                    (
+                        EVENT_SWAP,
+                        emitter,
+                        int.from_bytes(data[64:96], "big"),
+                        int.from_bytes(data[96:128], "big"),
+                    )
+                )
+            elif topics[0] == TOPIC_INITIALIZE and len(data) >= 32:
+                events.append((EVENT_INITIALIZE, emitter, int.from_bytes(data[:32], "big"), 0))
+        return events
+
+    def dirty_pools(self, blocks: Sequence[tuple[int, list[PoolEvent]]]) -> list[tuple[bytes, int]]:
+        """(pool, block) of each Mint or Burn of a tracked pool: its liquidity is read there."""
         dirty: list[tuple[bytes, int]] = []
-        for number, logs in blocks:
-            touched = {
-                hex_bytes(log["address"])
-                for log in logs
-                if log["topics"] and log["topics"][0] in (TOPIC_MINT, TOPIC_BURN)
-            }
+        for number, events in blocks:
+            touched = {pool for kind, pool, _, _ in events if kind == EVENT_TOUCHED}
             dirty.extend((p, number) for p in touched if p in self.pools)
+        return dirty
+
+    async def read_pools(
+        self, rpc: EvmRpc, dirty: Sequence[tuple[bytes, int]]
+    ) -> dict[tuple[bytes, int], PoolState]:
+        """The state of each (pool, block) of `dirty` at the end of that block (eth_call)."""
         refreshed: dict[tuple[bytes, int], PoolState] = {}
         if dirty:
             calls = []
@@ -198,30 +242,33 @@ class PriceTracker:
             for i, key in enumerate(dirty):
                 slot, liq = results[2 * i], results[2 * i + 1]
                 refreshed[key] = PoolState(hex_int(slot[:66]), hex_int(liq))
+        return refreshed
+
+    async def walk_events(
+        self,
+        rpc: EvmRpc,
+        blocks: Sequence[tuple[int, list[PoolEvent]]],
+        wanted: dict[int, set[bytes]],
+        refreshed: dict[tuple[bytes, int], PoolState] | None = None,
+    ) -> dict[int, BlockPrices]:
+        """`walk` over the blocks' pool events rather than their logs; `refreshed`: the pools'
+        state after their Mints and Burns when already read (`read_pools`)."""
+        if refreshed is None:
+            refreshed = await self.read_pools(rpc, self.dirty_pools(blocks))
         out: dict[int, BlockPrices] = {}
-        for number, logs in blocks:
-            for log in logs:
-                topics = log["topics"]
-                if not topics:
+        state = self.state
+        for number, events in blocks:
+            for kind, emitter, a, b in events:
+                if kind == EVENT_TOUCHED or emitter not in state:
                     continue
-                emitter = (
-                    hex_bytes(log["address"])
-                    if topics[0] in (TOPIC_SWAP, TOPIC_INITIALIZE)
-                    else None
-                )
-                if emitter is None or emitter not in self.state:
-                    continue
-                data = hex_bytes(log["data"])
-                if topics[0] == TOPIC_SWAP and len(data) >= 160:
-                    self.state[emitter] = PoolState(
-                        int.from_bytes(data[64:96], "big"), int.from_bytes(data[96:128], "big")
-                    )
-                elif topics[0] == TOPIC_INITIALIZE and len(data) >= 32:
-                    self.state[emitter].sqrt_price_x96 = int.from_bytes(data[:32], "big")
+                if kind == EVENT_SWAP:
+                    state[emitter] = PoolState(a, b)
+                else:
+                    state[emitter].sqrt_price_x96 = a
             for pool in self.pools:
-                state = refreshed.get((pool, number))
-                if state is not None:
-                    self.state[pool] = state
+                refreshed_state = refreshed.get((pool, number))
+                if refreshed_state is not None:
+                    state[pool] = refreshed_state
             out[number] = self._prices(wanted.get(number, set()))
             self._seeded_at = number
         return out

@@ -26,11 +26,11 @@ from typing import Any
 
 import asyncpg
 import ccxt.async_support as ccxt_async  # type: ignore[import-untyped]
-from redis.asyncio import Redis
 
 from ordex.db import live as live_repo
 from ordex.db import market_data as market_data_repo
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services import ordex_market_data
 from ordex.services.errors import ServiceError
 from ordex.services.exchange_accounts import Credentials
@@ -107,7 +107,7 @@ class FeedHub:
         self,
         market_data: MarketDataService,
         pool: asyncpg.Pool,
-        redis: Redis,
+        redis: RedisClient,
         registry: Callable[[], Awaitable[MarketRegistry]],
         deliver: Deliver,
         *,

@@ -8,7 +8,7 @@ exchange's engine events.
   persister has applied the trade (the position is the persisted one, never a guess).
 
 `agent_status`, `system_status` and `error` messages come from other parts of the platform through
-`publish()`: Redis channel `live:user:{userId}` for one user, `live:broadcast` for everyone; every
+`publish()`: RedisClient channel `live:user:{userId}` for one user, `live:broadcast` for everyone; every
 API process relays them to its clients.
 
 Executed quantities are followed in memory from the order's `accepted` event; for an order accepted
@@ -30,10 +30,10 @@ from typing import Any, cast
 
 import asyncpg
 import orjson
-from redis.asyncio import Redis
 
 from ordex.db import live as live_repo
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services.markets import MarketRegistry
 from ordex.services.ordex_market_data import ccxt_symbol
 from ordex.streams import top_of_book_key
@@ -50,6 +50,10 @@ MESSAGE_TYPES = (
     "system_status",
     "error",
     "notification",
+    "mark_price",
+    "funding",
+    "liquidation",
+    "adl",
     "ping",
     "pong",
 )
@@ -71,7 +75,7 @@ def envelope(message_type: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def publish(
-    redis: Redis, message_type: str, data: dict[str, Any], user_id: uuid.UUID | None = None
+    redis: RedisClient, message_type: str, data: dict[str, Any], user_id: uuid.UUID | None = None
 ) -> None:
     """Sends a message to one user's live clients, or to everyone's, in every API process."""
     channel = BROADCAST_CHANNEL if user_id is None else f"{USER_CHANNEL_PREFIX}{user_id}"
@@ -96,7 +100,11 @@ class UserMessages:
     """Turns engine events into the owners' messages and hands them to the sinks."""
 
     def __init__(
-        self, pool: asyncpg.Pool, redis: Redis, registry: MarketRegistry, audience: AudienceCheck
+        self,
+        pool: asyncpg.Pool,
+        redis: RedisClient,
+        registry: MarketRegistry,
+        audience: AudienceCheck,
     ) -> None:
         self._pool = pool
         self._redis = redis
@@ -135,9 +143,17 @@ class UserMessages:
         accounts = {
             int(a)
             for e in events
-            for a in (e.get("account"), e.get("taker_account"), e.get("maker_account"))
+            for a in (
+                e.get("account"),
+                e.get("taker_account"),
+                e.get("maker_account"),
+                e.get("counterparty"),
+            )
             if a is not None
         }
+        accounts.update(
+            int(p[0]) for e in events if e.get("type") == "funding" for p in e.get("payments") or ()
+        )
         owners = await self._owners_of(accounts)
         symbol = ccxt_symbol(market)
         for event in events:
@@ -147,6 +163,61 @@ class UserMessages:
                 await self._on_trade(market_id, symbol, market.is_perp, event, owners)
             elif kind in ("accepted", "cancelled", "expired", "rejected"):
                 await self._on_order_event(symbol, event, owners)
+            elif kind == "funding":
+                await self._on_funding(market_id, symbol, event, owners)
+            elif kind in ("liquidation", "adl"):
+                await self._on_risk_event(symbol, event, owners)
+
+    async def _on_risk_event(
+        self, symbol: str, event: dict[str, Any], owners: dict[int, uuid.UUID | None]
+    ) -> None:
+        """`liquidation` to the liquidated account's owner (its order then reports like any
+        order); `adl` to both sides, each with its own side."""
+        qty, price = Decimal(str(event["qty"])), float(event["price"])
+        side = str(event["side"])
+        if event["type"] == "liquidation":
+            order_id = int(event["order_id"])
+            account = int(event["account"])
+            self._track(order_id, TrackedOrder(account, symbol, side, "LIMIT", qty, Decimal(0)))
+            user = owners.get(account)
+            if user is not None and self._audience(user):
+                data = {"order_id": str(order_id), "symbol": symbol, "side": side,
+                        "quantity": float(qty), "price": price}  # fmt: skip
+                await self._deliver(user, envelope("liquidation", data))
+            return
+        other = "BUY" if side == "SELL" else "SELL"
+        for account, own_side, role in ((event["account"], side, "deleveraged"),
+                                        (event["counterparty"], other, "counterparty")):  # fmt: skip
+            user = owners.get(int(account))
+            if user is not None and self._audience(user):
+                data = {"symbol": symbol, "side": own_side, "quantity": float(qty),
+                        "price": price, "role": role}  # fmt: skip
+                await self._deliver(user, envelope("adl", data))
+
+    async def _on_funding(
+        self,
+        market_id: str,
+        symbol: str,
+        event: dict[str, Any],
+        owners: dict[int, uuid.UUID | None],
+    ) -> None:
+        """A `funding` message to each owner of a position paid or paid to (negative: paid)."""
+        funding_time = datetime.fromtimestamp(int(event["interval"]) / 1000, tz=UTC)
+        for account, amount in event.get("payments") or ():
+            user = owners.get(int(account))
+            if user is None or not self._audience(user):
+                continue
+            data = {
+                "market_id": market_id,
+                "symbol": symbol,
+                "rate": float(event["rate"]),
+                "mark_price": float(event["mark"]),
+                "amount": float(amount),
+                "funding_time": funding_time.isoformat(timespec="milliseconds").replace(
+                    "+00:00", "Z"
+                ),
+            }
+            await self._deliver(user, envelope("funding", data))
 
     def _track(self, order_id: int, order: TrackedOrder) -> None:
         self._orders[order_id] = order

@@ -42,7 +42,6 @@ from typing import Annotated, Any, cast
 import asyncpg
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ordex.db import manual_orders as repo
@@ -50,6 +49,7 @@ from ordex.db.manual_orders import ManualOrderRow
 from ordex.db.orders import LIVE_STATUSES
 from ordex.db.types import Connection
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services import orders as orders_service
 from ordex.services.errors import ServiceError
 from ordex.services.exchange_errors import ExchangeError
@@ -274,7 +274,7 @@ class EngineAnswers:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         dsn: str | None = None,
         *,
         block_ms: int = 1000,
@@ -558,7 +558,9 @@ class OrderView:
 class ManualOrders:
     """One per API process. Holds no database connection while it waits."""
 
-    def __init__(self, pool: asyncpg.Pool, redis: Redis, dsn: str | None, *, wait_ms: int) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, redis: RedisClient, dsn: str | None, *, wait_ms: int
+    ) -> None:
         self._pool = pool
         self._redis = redis
         self.wait_seconds = wait_ms / 1000

@@ -26,11 +26,11 @@ from urllib.parse import urlsplit
 
 import ccxt.async_support as ccxt_async  # type: ignore[import-untyped]
 import ccxt.pro as ccxt_pro  # type: ignore[import-untyped]
-from redis.asyncio import Redis
 
 from ordex.crypto import SecretBox
 from ordex.db.types import Connection
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services import exchange_accounts, ordex_market_data
 from ordex.services.errors import ServiceError
 from ordex.services.exchange_accounts import Credentials
@@ -314,7 +314,7 @@ class Caller:
     """What a market-data request needs besides its config: the database, Redis, the user."""
 
     conn: Connection
-    redis: Redis
+    redis: RedisClient
     box: SecretBox
     user_id: uuid.UUID
     registry: MarketRegistry

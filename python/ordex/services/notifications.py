@@ -27,7 +27,6 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 
 from ordex.db import notifications as notifications_repo
 from ordex.db import session_orders as session_orders_repo
@@ -38,6 +37,7 @@ from ordex.db.trade_notifications import SessionOrderFill
 from ordex.db.trading_sessions import SessionRow
 from ordex.db.types import Connection
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services import live_messages, notification_preferences
 from ordex.services.errors import ServiceError
 from ordex.timestamps import iso_millis
@@ -83,7 +83,7 @@ def notification_json(row: NotificationRow) -> dict[str, Any]:
 
 async def notify(
     conn: Connection,
-    redis: Redis | None,
+    redis: RedisClient | None,
     user_id: uuid.UUID,
     type: str,
     title: str,
@@ -121,7 +121,7 @@ async def notify(
     return row
 
 
-async def push(redis: Redis, row: NotificationRow) -> None:
+async def push(redis: RedisClient, row: NotificationRow) -> None:
     payload = notification_json(row)
     socketio_message = {
         "method": "emit",
@@ -174,7 +174,7 @@ def _session_url(session: SessionRow) -> str:
     return "/dashboard" if session.flow_id is None else f"/flows/{session.flow_id}"
 
 
-async def session_started(conn: Connection, redis: Redis | None, session: SessionRow) -> None:
+async def session_started(conn: Connection, redis: RedisClient | None, session: SessionRow) -> None:
     what = "Execution" if session.flow_id is not None else "Trading session"
     await notify(
         conn,
@@ -189,7 +189,7 @@ async def session_started(conn: Connection, redis: Redis | None, session: Sessio
     )
 
 
-async def session_stopped(conn: Connection, redis: Redis | None, session: SessionRow) -> None:
+async def session_stopped(conn: Connection, redis: RedisClient | None, session: SessionRow) -> None:
     what = "Execution" if session.flow_id is not None else "Trading session"
     data = _session_data(session)
     message = f"{session.symbol} {session.mode.lower()} trading stopped on {session.exchange}"
@@ -210,7 +210,7 @@ async def session_stopped(conn: Connection, redis: Redis | None, session: Sessio
 
 
 async def order_changed(
-    conn: Connection, redis: Redis | None, order: SessionOrderRow, fills: Sequence[NewFill]
+    conn: Connection, redis: RedisClient | None, order: SessionOrderRow, fills: Sequence[NewFill]
 ) -> None:
     """An execution of a paper or live session order (`session_messages.execution`): its fills
     are a trade; an order the venue turned REJECTED (a paper stop it can no longer afford, a live
@@ -221,7 +221,9 @@ async def order_changed(
         await order_rejected(conn, redis, order)
 
 
-async def order_rejected(conn: Connection, redis: Redis | None, order: SessionOrderRow) -> None:
+async def order_rejected(
+    conn: Connection, redis: RedisClient | None, order: SessionOrderRow
+) -> None:
     reason = order.error_message or "rejected by the venue"
     await notify(
         conn,
@@ -250,7 +252,7 @@ def _order_data(order: SessionOrderRow) -> dict[str, Any]:
 
 async def trade_executed(
     conn: Connection,
-    redis: Redis | None,
+    redis: RedisClient | None,
     order: SessionOrderRow,
     fills: Sequence[NewFill],
     *,
@@ -321,7 +323,7 @@ async def internal_fills(conn: Connection) -> list[NotificationRow]:
 
 async def order_refused(
     conn: Connection,
-    redis: Redis | None,
+    redis: RedisClient | None,
     session: SessionRow,
     side: str,
     quantity: Decimal,

@@ -15,9 +15,9 @@ import contextlib
 from dataclasses import dataclass
 
 import asyncpg
-from redis.asyncio import Redis
 
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services.markets import MarketRegistry
 from ordex.services.order_requests import OrderRequest
 from ordex.services.orders import OrderSubmission, SubmittedOrder, submit_orders
@@ -39,7 +39,7 @@ class OrderBatcher:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        redis: Redis,
+        redis: RedisClient,
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
         concurrency: int = DEFAULT_CONCURRENCY,

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
-
-from redis.asyncio import Redis
 
 import ordex
 from ordex.db.orders import LiveOrderTotals
 from ordex.db.positions import PositionRow
 from ordex.engine_types import Side
+from ordex.redis_client import RedisClient
 from ordex.services.exchange_errors import insufficient_margin, invalid_order
 from ordex.services.markets import Market, MarketRegistry, plain
 from ordex.services.order_requests import OrderRequest
@@ -34,7 +33,7 @@ class TopOfBook:
     last: int | None = None
 
 
-async def read_top_of_book(redis: Redis, markets: Iterable[Market]) -> dict[str, TopOfBook]:
+async def read_top_of_book(redis: RedisClient, markets: Iterable[Market]) -> dict[str, TopOfBook]:
     markets = list(markets)
     async with redis.pipeline(transaction=False) as pipe:
         for market in markets:
@@ -216,11 +215,13 @@ def spot_hold(market: Market, side: Side, price: int, lots: int) -> Decimal:
 @dataclass(slots=True)
 class AccountExposure:
     """An account's open positions, live order totals and leverage setting per market, as the
-    risk check reads them; `add_order` keeps them current within a batch."""
+    risk check reads them, and the isolated margin of each market it trades ISOLATED;
+    `add_order` keeps them current within a batch."""
 
     positions: dict[str, PositionRow]
     live: dict[str, LiveOrderTotals]
     leverages: dict[str, int]
+    isolated: dict[str, Decimal] = field(default_factory=dict)
 
     def add_order(self, order: CheckedOrder) -> None:
         market_id = order.market.id
@@ -252,12 +253,23 @@ def perp_hold(
 
     Leverage is the account's setting per market: the order's leverage applies to everything in
     its own market, the other markets keep the leverage of their latest order (1 without one).
+
+    Isolated markets (docs/exchange.md, "Isolated margin"): the collateral is the cross one (the
+    total less the isolated margins), and an isolated position's own unrealized PnL and initial
+    margin are taken out of the check (its isolated margin backs it), so that only what its open
+    orders and the new order add is asked of the cross collateral. An order that can only
+    reduce an isolated position (with the open orders on its side) holds nothing: its fee is
+    booked against the position's margin when it fills, so a position can always be closed.
     Raises INSUFFICIENT_MARGIN or INVALID_ORDER.
     """
     market, request = order.market, order.request
     assert order.leverage is not None
+    if _reduces_isolated(order, exposure):
+        return Decimal(0)
     exposures: list[ordex.Exposure] = []
     market_index = -1
+    collateral -= sum(exposure.isolated.values(), Decimal(0))
+    isolated_adjustment = 0  # quote atoms: the isolated positions' own PnL less their margin
     for other in registry.perp_markets:
         position = exposure.positions.get(other.id)
         totals = exposure.live.get(other.id)
@@ -282,6 +294,13 @@ def perp_hold(
             other_leverage = order.leverage
         else:
             other_leverage = min(exposure.leverages.get(other.id, 1), other.row.max_leverage)
+        if other.id in exposure.isolated and size:
+            try:
+                isolated_adjustment += ordex.unrealized_pnl(
+                    other.config, size, cost, mark
+                ) - ordex.initial_margin(other.config, size, mark, other_leverage)
+            except ordex.InvalidLeverageError:
+                raise invalid_order("leverage is out of range", field="leverage") from None
         exposures.append(
             ordex.Exposure(
                 other.config,
@@ -295,7 +314,7 @@ def perp_hold(
         )
     try:
         required, _available = ordex.risk_check(
-            market.quote_to_atoms(collateral),
+            market.quote_to_atoms(collateral) - isolated_adjustment,
             exposures,
             market_index,
             request.side,
@@ -307,6 +326,22 @@ def perp_hold(
     except ordex.InvalidLeverageError:
         raise invalid_order("leverage is out of range", field="leverage") from None
     return market.atoms_to_quote(required)
+
+
+def _reduces_isolated(order: CheckedOrder, exposure: AccountExposure) -> bool:
+    market = order.market
+    position = exposure.positions.get(market.id)
+    if market.id not in exposure.isolated or position is None or position.size == 0:
+        return False
+    size = market.qty_to_lots(abs(position.size))
+    totals = exposure.live.get(market.id)
+    if position.size > 0 and order.request.side == "SELL":
+        resting = market.qty_to_lots(totals.open_sell) if totals else 0
+    elif position.size < 0 and order.request.side == "BUY":
+        resting = market.qty_to_lots(totals.open_buy) if totals else 0
+    else:
+        return False
+    return resting + order.lots <= size
 
 
 def place_command(order: CheckedOrder, order_id: int, price: int) -> dict[str, object]:

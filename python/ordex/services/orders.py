@@ -21,13 +21,14 @@ from typing import cast
 
 import asyncpg
 import orjson
-from redis.asyncio import Redis
 
 from ordex.db import order_batches as batches_repo
 from ordex.db import orders as orders_repo
+from ordex.db import positions as positions_repo
 from ordex.db.order_batches import BalanceKey, LockedBalance, OrderInsert, OutboxInsert
 from ordex.db.orders import OrderRow
 from ordex.db.types import Connection
+from ordex.redis_client import RedisClient
 from ordex.services.exchange_errors import (
     ExchangeError,
     duplicate_client_order_id,
@@ -125,7 +126,7 @@ def unknown_account() -> ExchangeError:
 
 async def submit_order(
     conn: Connection,
-    redis: Redis,
+    redis: RedisClient,
     registry: MarketRegistry,
     account_id: int,
     request: OrderRequest,
@@ -148,7 +149,7 @@ async def submit_order(
 
 async def submit_orders(
     conn: Connection,
-    redis: Redis,
+    redis: RedisClient,
     registry: MarketRegistry,
     submissions: Sequence[OrderSubmission],
     *,
@@ -256,9 +257,13 @@ async def _hold_and_queue(
     exposures: dict[int, AccountExposure] = {}
     if perp_accounts:
         context = await batches_repo.perp_context(conn, perp_accounts)
+        isolated = await positions_repo.isolated_margins(conn, perp_accounts)
         exposures = {
             a: AccountExposure(
-                context.positions.get(a, {}), context.live.get(a, {}), context.leverages.get(a, {})
+                context.positions.get(a, {}),
+                context.live.get(a, {}),
+                context.leverages.get(a, {}),
+                isolated.get(a, {}),
             )
             for a in perp_accounts
         }

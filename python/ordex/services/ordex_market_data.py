@@ -1,7 +1,8 @@
 """ordex's own markets as a ccxt-shaped exchange (`exchangeId: "ordex"`).
 
 - ticker: best bid, best ask and last price from the matcher's top of book (`md:top:{MARKET}`,
-  written after every batch), 24h open/high/low/volume from the fills table;
+  written after every batch), 24h open/high/low/volume from the fills table, and for a perpetual
+  `markPrice`/`indexPrice` from the mark worker (`md:mark:{MARKET}`);
 - order book: the open quantity of resting orders per price, as the persister has applied them;
 - trades and candles: taker fills (one per engine trade);
 - balance: the user's trading account.
@@ -18,12 +19,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from redis.asyncio import Redis
-
 from ordex.db import market_data as market_data_repo
 from ordex.db.types import Connection
+from ordex.redis_client import RedisClient
 from ordex.services import portfolio
 from ordex.services.errors import ServiceError
+from ordex.services.mark_prices import mark_key
 from ordex.services.markets import Market, MarketRegistry
 from ordex.services.trading_accounts import find_trading_account
 from ordex.streams import top_of_book_key
@@ -111,8 +112,9 @@ def markets(registry: MarketRegistry) -> list[dict[str, Any]]:
     ]
 
 
-async def ticker(conn: Connection, redis: Redis, market: Market) -> dict[str, Any]:
+async def ticker(conn: Connection, redis: RedisClient, market: Market) -> dict[str, Any]:
     top = await redis.hgetall(top_of_book_key(market.id))
+    mark = await redis.hgetall(mark_key(market.id)) if market.is_perp else {}
     stats = await market_data_repo.day_stats(conn, market.id)
     last = _num(top.get(b"last")) or _num(stats.close)
     opened = _num(stats.open)
@@ -138,6 +140,8 @@ async def ticker(conn: Connection, redis: Redis, market: Market) -> dict[str, An
         "average": None,
         "baseVolume": float(stats.base_volume),
         "quoteVolume": float(stats.quote_volume),
+        "markPrice": _num(mark.get(b"price")),
+        "indexPrice": _num(mark.get(b"index")),
         "info": {"market": market.id},
     }
 

@@ -6,12 +6,11 @@ burst is never split in two by a clock boundary.
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
+from ordex.redis_client import RedisClient
 from ordex.services.errors import ServiceError
 
 
-async def hit(redis: Redis, key: str, *, limit: int, window_seconds: int) -> None:
+async def hit(redis: RedisClient, key: str, *, limit: int, window_seconds: int) -> None:
     """Count one attempt for `key`; raise 429 once more than `limit` fall in the open window."""
     redis_key = f"ordex:ratelimit:{key}"
     async with redis.pipeline(transaction=True) as pipe:

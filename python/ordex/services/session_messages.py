@@ -18,13 +18,13 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 
 from ordex.db import session_orders as orders_repo
 from ordex.db.session_orders import NewFill, SessionOrderRow
 from ordex.db.trading_sessions import SessionRow
 from ordex.db.types import Connection
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services import live_messages, notifications
 from ordex.services.session_stats import Position, derive_positions
 from ordex.timestamps import iso_millis
@@ -47,7 +47,7 @@ def num(value: Decimal | None) -> float | None:
 Message = tuple[str, dict[str, Any]]
 
 
-async def _send(redis: Redis, user_id: uuid.UUID, messages: Sequence[Message]) -> None:
+async def _send(redis: RedisClient, user_id: uuid.UUID, messages: Sequence[Message]) -> None:
     """Publishes the messages, in order, in one round trip to Redis."""
     if not messages:
         return
@@ -111,12 +111,12 @@ def position_data(position: Position) -> dict[str, Any]:
     }
 
 
-async def order_update(redis: Redis, order: SessionOrderRow) -> None:
+async def order_update(redis: RedisClient, order: SessionOrderRow) -> None:
     await _send(redis, order.user_id, [_order_message(order)])
 
 
 async def execution(
-    conn: Connection, redis: Redis, order: SessionOrderRow, fills: Sequence[NewFill]
+    conn: Connection, redis: RedisClient, order: SessionOrderRow, fills: Sequence[NewFill]
 ) -> None:
     """Everything an order's change shows: its fills, its status, then the session's latest
     position in the symbol (marked at its last fill) when it traded."""
@@ -132,7 +132,7 @@ async def execution(
     await notifications.order_changed(conn, redis, order, fills)
 
 
-async def system_status(redis: Redis, status: str, session: SessionRow) -> None:
+async def system_status(redis: RedisClient, status: str, session: SessionRow) -> None:
     message: Message = (
         "system_status",
         {
@@ -151,7 +151,7 @@ async def system_status(redis: Redis, status: str, session: SessionRow) -> None:
 
 
 async def venue_error(
-    redis: Redis, user_id: uuid.UUID, message: str, details: str, *, severity: str = "high"
+    redis: RedisClient, user_id: uuid.UUID, message: str, details: str, *, severity: str = "high"
 ) -> None:
     data = {"error": message, "details": details, "severity": severity}
     await _send(redis, user_id, [("error", data)])

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Literal, cast
 
-from redis.asyncio import Redis
-
 from ordex.db.trading_sessions import SessionRow
 from ordex.db.types import Connection
 from ordex.engine_types import OrderType, Side
+from ordex.redis_client import RedisClient
 from ordex.services.errors import ServiceError
 from ordex.services.markets import MarketRegistry
 from ordex.services.venues import MarketSpec, Venues
@@ -81,7 +80,7 @@ class SessionContext:
     of the session watcher)."""
 
     conn: Connection
-    redis: Redis
+    redis: RedisClient
     registry: MarketRegistry
     venues: Venues
     user_id: uuid.UUID

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ordex.db import state_revisions as revisions_repo
 from ordex.db.types import Connection
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 
 log = get_logger(__name__)
 
@@ -44,7 +44,7 @@ class Actor:
 
     user_id: uuid.UUID
     origin: str | None = None
-    redis: Redis | None = None  # None: nobody can be listening yet (a user being registered)
+    redis: RedisClient | None = None  # None: nobody can be listening yet (a user being registered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +97,7 @@ async def recording(conn: Connection, actor: Actor) -> AsyncIterator[ChangeSet]:
     await publish(actor.redis, changes.events)
 
 
-async def publish(redis: Redis | None, events: list[StateEvent]) -> None:
+async def publish(redis: RedisClient | None, events: list[StateEvent]) -> None:
     if redis is None or not events:
         return
     try:

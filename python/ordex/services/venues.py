@@ -25,13 +25,13 @@ from typing import Annotated, Any, cast
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from redis.asyncio import Redis
 
 from ordex.crypto import SecretBox
 from ordex.db import market_data as market_data_repo
 from ordex.db.trading_sessions import SessionRow
 from ordex.db.types import Connection
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services.errors import ServiceError
 from ordex.services.market_data import (
     ORDEX_EXCHANGE_ID,
@@ -289,7 +289,7 @@ class Venues:
     async def last_price(
         self,
         conn: Connection,
-        redis: Redis,
+        redis: RedisClient,
         registry: MarketRegistry,
         exchange: str,
         market_type: str,

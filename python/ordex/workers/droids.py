@@ -24,12 +24,12 @@ from typing import Annotated
 import asyncpg
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from redis.asyncio import Redis
 
 from ordex.crypto import SecretBox
 from ordex.db import droid_runs as repo
 from ordex.db.droid_runs import DroidRun
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient, connect
 from ordex.services.droid_controller import DroidController
 from ordex.services.droid_hedge import DroidHedger
 from ordex.services.droid_txs import ControllerOptions
@@ -105,7 +105,7 @@ class DroidWorker:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        redis: Redis,
+        redis: RedisClient,
         rpc_url: str,
         npm_address: str,
         private_key: Callable[[DroidRun], str],
@@ -215,7 +215,7 @@ class DroidWorker:
 
 def build_worker(
     pool: asyncpg.Pool,
-    redis: Redis,
+    redis: RedisClient,
     box: SecretBox,
     settings: DroidSettings,
     *,
@@ -244,7 +244,7 @@ def build_worker(
 
 async def start_embedded(
     pool: asyncpg.Pool,
-    redis: Redis,
+    redis: RedisClient,
     box: SecretBox,
     home: Path,
     lease_ms: int = 10_000,
@@ -272,7 +272,7 @@ async def _main() -> int:
         log.error("DATABASE_URL and REDIS_URL must be set")
         return 2
     pool = await create_pool(settings.database_url, min_size=1, max_size=4)
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings.redis_url)
     try:
         worker = build_worker(
             pool,

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
-from redis.asyncio import Redis
 
 import ordex
 from ordex.db import flow_executions as repo
@@ -36,6 +35,7 @@ from ordex.db.candles import CandleColumns
 from ordex.db.flow_executions import ExecutionRow
 from ordex.db.types import Connection
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services import flow_executions
 from ordex.services.candles import CandleQuery, load_candles, now_ms, timeframe_ms
 from ordex.services.errors import ServiceError
@@ -72,7 +72,7 @@ class FlowRunner:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        redis: Redis,
+        redis: RedisClient,
         venues: Venues,
         *,
         poll_seconds: float = 1.0,

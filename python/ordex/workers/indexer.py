@@ -3,7 +3,9 @@
 One owner at a time through the Redis lease `indexer:lease`. Each step fetches the next range of
 blocks (up to `batch_blocks`, fetching the range after it meanwhile), checks it links to the last
 stored block by parent hash and writes it in one transaction with the state (db.indexer_ingest),
-so after a kill -9 it resumes right after the last committed block.
+so after a kill -9 it resumes right after the last committed block. A range is decoded in Rust
+where the extension has it (services.indexer_fast), and its rows are copied while the range
+before commits.
 
 A range that does not link up is a reorg: the worker walks back over the stored hashes to the
 common ancestor with the node's chain, removes everything above it in one transaction (counters
@@ -26,13 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-from redis.asyncio import Redis
 
 from ordex.db import indexer_ingest as repo
 from ordex.db.indexer_ingest import ChainMismatch, IndexerState, StateConflict
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient, connect
 from ordex.services.evm_rpc import EvmRpc, RpcError, hex_bytes
 from ordex.services.indexer import (
+    FAST_DECODE,
     ChainChanged,
     IndexerSettings,
     RawRange,
@@ -42,6 +45,7 @@ from ordex.services.indexer import (
     fetch_range,
     price_config,
 )
+from ordex.services.indexer_fast import read_pools_ahead
 from ordex.services.indexer_prices import PriceConfig, PriceTracker
 from ordex.workers.lease import Lease
 
@@ -49,6 +53,8 @@ log = get_logger(__name__)
 
 LEASE_KEY = "indexer:lease"
 TOKEN_RETRY_SECONDS = 30.0
+# Ranges fetched ahead at most (and no more than the RPC client's concurrency).
+PREFETCH_DEPTH = 2
 
 
 class ReorgTooDeep(RuntimeError):
@@ -84,7 +90,7 @@ class IndexerWorker:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        redis: Redis | None,
+        redis: RedisClient | None,
         rpc: EvmRpc,
         prices: PriceConfig,
         options: IndexerOptions | None = None,
@@ -100,9 +106,12 @@ class IndexerWorker:
         self.holds_lease = False
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._prefetch: tuple[int, asyncio.Task[RawRange]] | None = None
+        # Ranges being fetched ahead, consecutive: (first block, last block, task).
+        self._prefetch: list[tuple[int, int, asyncio.Task[RawRange]]] = []
         # The batch after the one being written, built meanwhile (its first block, its rows).
         self._built: tuple[int, repo.IngestBatch] | None = None
+        # The last batch's write, still in flight while the next one is copied (`_flush`).
+        self._writing: asyncio.Task[None] | None = None
         self._next_token_retry = 0.0
         self._known_tip: int | None = None
 
@@ -123,6 +132,7 @@ class IndexerWorker:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+        await self._settle_writing()
         await self.rpc.close()
 
     async def wait(self) -> None:
@@ -147,6 +157,7 @@ class IndexerWorker:
                 log.error("indexer stopped", error=str(exc))
                 self._stop.set()
             finally:
+                await self._settle_writing()
                 self.holds_lease = False
                 with contextlib.suppress(Exception):
                     await lease.release()
@@ -191,6 +202,8 @@ class IndexerWorker:
     # --- steps ---------------------------------------------------------------------------------
 
     async def prepare(self) -> IndexerState:
+        # The state is read once the write in flight, if any, is over (committed or not).
+        await self._settle_writing()
         chain_id = await self.rpc.chain_id()
         async with self._pool.acquire() as conn:
             self.state = await repo.ensure_state(conn, chain_id)
@@ -211,10 +224,12 @@ class IndexerWorker:
             if ingested == 0 and not moved:
                 break
             total += ingested
+        await self._flush()
         return total
 
     async def step(self) -> int:
-        """Ingests the next range (or repairs a reorg): the number of blocks written."""
+        """Ingests the next range (or repairs a reorg): the number of blocks written, whose
+        transaction may still be committing (the next step, or `_flush`, waits for it)."""
         state = self.state if self.state is not None else await self.prepare()
         last = state.last_block
         first = self.options.start_block if last is None else last + 1
@@ -224,6 +239,7 @@ class IndexerWorker:
             tip = self._known_tip = await self.rpc.block_number()
         if first > tip:
             self._drop_prefetch()
+            await self._flush()
             if last is not None and await self._head_moved_away(state, tip):
                 await self._repair(state, tip)
                 return 0
@@ -243,26 +259,53 @@ class IndexerWorker:
                 await self._repair(state, tip)
                 return 0
             if end < tip:
-                self._start_prefetch(end + 1, min(end + self.options.batch_blocks, tip))
+                self._fill_prefetch(end, tip)
             if self.prices.pools:
                 await self.prices.seed(self.rpc, first - 1)
             async with self._pool.acquire() as conn:
                 with _collector_paused():
                     batch = await build_batch(conn, self.rpc, raw, self.prices, self.tokens)
         end = batch.last_block[0]
+        previous = self._writing
+        # Written while the batch before commits; the next batch is built meanwhile, and this
+        # one's write is awaited by the next step (or `_flush`).
+        self._writing = asyncio.create_task(self._write(batch, last, tip, previous))
         with _collector_paused():
-            async with self._pool.acquire() as conn:
-                write = asyncio.create_task(
-                    repo.write_batch(conn, batch, expected_last=last, tip=tip)
-                )
-                try:
-                    # The worker's CPU builds the next batch while PostgreSQL writes this one.
-                    await self._build_ahead(end, batch.last_block[1], tip)
-                finally:
-                    await write
+            try:
+                await self._build_ahead(end, batch.last_block[1], tip)
+            finally:
+                if previous is not None:
+                    try:
+                        await previous
+                    except BaseException:
+                        await self._settle_writing()
+                        raise
         self.prices.advance_to(end)
         self.state = _advanced(state, batch, tip)
         return len(batch.blocks)
+
+    async def _write(
+        self,
+        batch: repo.IngestBatch,
+        expected_last: int | None,
+        tip: int,
+        after: asyncio.Task[None] | None,
+    ) -> None:
+        async with self._pool.acquire() as conn:
+            await repo.write_batch(conn, batch, expected_last=expected_last, tip=tip, after=after)
+
+    async def _flush(self) -> None:
+        """Waits for the write in flight: its failure is raised here."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            await writing
+
+    async def _settle_writing(self) -> None:
+        """Waits for the write in flight, whatever becomes of it (it fails on its own, whole)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writing
 
     def _take_built(self, first: int, end: int, parent: bytes | None) -> repo.IngestBatch | None:
         if self._built is None:
@@ -286,23 +329,23 @@ class IndexerWorker:
         """Builds the prefetched range right after block `after` for the next step (and starts
         the prefetch after it). Anything amiss (a failed fetch, a range not linking up, a failed
         build) leaves it to the next step, which fetches and checks again."""
-        if self._prefetch is None or self._prefetch[0] != after + 1:
+        if not self._prefetch or self._prefetch[0][0] != after + 1:
             return
         if self._pool.get_max_size() < 2:
             return  # the write holds the only connection
-        start, task = self._prefetch
+        head = self._prefetch[0]
+        start, _, task = head
         if task.cancelled():
             return
         try:
             raw = await task
         except Exception:
             return
-        if raw.first_parent != after_hash or self._prefetch != (start, task):
+        if raw.first_parent != after_hash or not self._prefetch or self._prefetch[0] != head:
             return
-        self._prefetch = None
-        end = start + len(raw.blocks) - 1
-        if end < tip:
-            self._start_prefetch(end + 1, min(end + self.options.batch_blocks, tip))
+        self._prefetch.pop(0)
+        end = start + raw.block_count - 1
+        self._fill_prefetch(end, tip)
         self.prices.advance_to(after)
         try:
             async with self._pool.acquire() as conn:
@@ -318,31 +361,54 @@ class IndexerWorker:
         return final if final >= 0 else None
 
     async def _take_range(self, first: int, end: int) -> RawRange:
-        if self._prefetch is not None:
-            start, task = self._prefetch
-            self._prefetch = None
-            if start == first:
-                try:
-                    raw = await task
-                except (RpcError, ChainChanged):
-                    raw = None
-                if raw is not None and len(raw.blocks) <= end - first + 1:
-                    return raw
+        if self._prefetch and self._prefetch[0][0] == first:
+            _, _, task = self._prefetch.pop(0)
+            try:
+                raw = await task
+            except (RpcError, ChainChanged):
+                raw = None
+            if raw is not None and raw.block_count <= end - first + 1:
+                return raw
+        self._cancel_prefetch()
+        return await self._fetch(first, end)
+
+    async def _fetch(self, first: int, end: int) -> RawRange:
+        # Decoded in Rust with the GIL released when the extension has it; the pools' state
+        # after its Mints and Burns read at once, not when the batch is built.
+        raw = await fetch_range(
+            self.rpc, first, end, fast=FAST_DECODE, weth=self.prices.config.weth
+        )
+        await read_pools_ahead(self.rpc, raw, self.prices)
+        return raw
+
+    def _fill_prefetch(self, after: int, tip: int) -> None:
+        """Fetches ahead the consecutive ranges right after block `after` (up to the tip), as
+        many at once as requests go to the node at once, so the fetch never waits on the rest."""
+        depth = max(1, min(PREFETCH_DEPTH, self.rpc.concurrency))
+        kept: list[tuple[int, int, asyncio.Task[RawRange]]] = []
+        following = after + 1
+        for first, end, task in self._prefetch:
+            if first == following and len(kept) < depth and not task.cancelled():
+                kept.append((first, end, task))
+                following = end + 1
             else:
                 task.cancel()
-        return await fetch_range(self.rpc, first, end)
+        while len(kept) < depth and following <= tip:
+            end = min(following + self.options.batch_blocks - 1, tip)
+            task = asyncio.create_task(self._fetch(following, end), name="indexer prefetch")
+            # A failed prefetch is fetched again; its error must not go unretrieved.
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            kept.append((following, end, task))
+            following = end + 1
+        self._prefetch = kept
 
-    def _start_prefetch(self, first: int, end: int) -> None:
-        self._drop_prefetch()
-        task = asyncio.create_task(fetch_range(self.rpc, first, end), name="indexer prefetch")
-        # A failed prefetch is fetched again; its error must not go unretrieved.
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
-        self._prefetch = (first, task)
+    def _cancel_prefetch(self) -> None:
+        for _, _, task in self._prefetch:
+            task.cancel()
+        self._prefetch = []
 
     def _drop_prefetch(self) -> None:
-        if self._prefetch is not None:
-            self._prefetch[1].cancel()
-            self._prefetch = None
+        self._cancel_prefetch()
         if self._built is not None:
             self._forget_built()
 
@@ -357,6 +423,7 @@ class IndexerWorker:
     async def _repair(self, state: IndexerState, tip: int) -> None:
         """Rolls back to the common ancestor of the stored and the node's chain."""
         assert state.last_block is not None
+        await self._flush()
         depth_limit = self.options.finality_depth
         low = max(state.last_block - depth_limit, self.options.start_block)
         high = min(state.last_block, tip)
@@ -467,14 +534,14 @@ def _advanced(state: IndexerState, batch: repo.IngestBatch, tip: int) -> Indexer
         chain_tip_block=max(tip, state.chain_tip_block or 0),
         reorg_count=state.reorg_count,
         block_count=state.block_count + len(batch.blocks),
-        tx_count=state.tx_count + len(batch.transactions),
-        transfer_count=state.transfer_count + len(batch.transfers),
+        tx_count=state.tx_count + batch.tx_count,
+        transfer_count=state.transfer_count + batch.transfer_count,
     )
 
 
 def build_worker(
     pool: asyncpg.Pool,
-    redis: Redis | None,
+    redis: RedisClient | None,
     settings: IndexerSettings,
     *,
     home: Path | None = None,
@@ -499,7 +566,7 @@ def build_worker(
 
 async def start_embedded(
     pool: asyncpg.Pool,
-    redis: Redis,
+    redis: RedisClient,
     home: Path,
     lease_ms: int = 10_000,
     eth_rpc_url: str | None = None,
@@ -526,7 +593,7 @@ async def _main() -> int:
         log.error("DATABASE_URL and REDIS_URL must be set")
         return 2
     pool = await create_pool(settings.database_url, min_size=1, max_size=4)
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings.redis_url)
     try:
         worker = build_worker(
             pool, redis, IndexerSettings(), home=settings.home, lease_ms=settings.ordex_lease_ms

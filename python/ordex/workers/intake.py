@@ -23,11 +23,11 @@ from typing import Any, cast
 
 import asyncpg
 import orjson
-from redis.asyncio import ConnectionPool, Redis
 from redis.exceptions import ResponseError
 
 from ordex.db.types import Connection
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient, close_reader, is_cluster, parsed_reader
 from ordex.services import orders as orders_service
 from ordex.services.exchange_errors import ExchangeError, invalid_request
 from ordex.services.markets import MarketRegistry
@@ -36,7 +36,6 @@ from ordex.streams import (
     INTAKE_GROUP,
     INTAKE_LEASE,
     INTAKE_STREAM,
-    as_parsed,
     read_reply_entries,
 )
 from ordex.workers.lease import Lease
@@ -89,19 +88,11 @@ def _entry_order(entry_id: object) -> tuple[int, int]:
     return int(millis), int(seq or 0)
 
 
-def decoding_reader(redis: Redis) -> Redis:
+def decoding_reader(redis: RedisClient) -> RedisClient:
     """A client on the same server whose XREADGROUP replies come back as hiredis parsed them,
     every string decoded in C (invalid UTF-8 replaced): redis-py's per-entry dicts of bytes and
     decoding a dozen fields per request in Python cost a fifth of the worker's time."""
-    base = redis.connection_pool
-    pool = ConnectionPool(
-        connection_class=base.connection_class,
-        max_connections=2,
-        **{**base.connection_kwargs, "decode_responses": True, "encoding_errors": "replace"},
-    )
-    reader = Redis(connection_pool=pool)
-    reader.set_response_callback("XREADGROUP", as_parsed)
-    return reader
+    return parsed_reader(redis, "XREADGROUP", decode_responses=True, encoding_errors="replace")
 
 
 def _account(fields: Mapping[str, str]) -> int:
@@ -158,7 +149,7 @@ class IntakeWorker:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        redis: Redis,
+        redis: RedisClient,
         *,
         consumer: str = "intake-1",
         batch_size: int = 500,
@@ -177,7 +168,7 @@ class IntakeWorker:
         self._reader = decoding_reader(redis)
 
     async def aclose(self) -> None:
-        await self._reader.connection_pool.disconnect()
+        await close_reader(self._reader, self._redis)
 
     async def ensure_group(self) -> None:
         with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
@@ -207,14 +198,26 @@ class IntakeWorker:
             if request.reply_to is not None:
                 fields = [item for pair in answer.items() for item in pair]
                 by_stream.setdefault(request.reply_to, []).append(fields)
+        ids = [r.entry_id for r in requests]
+        if is_cluster(self._redis):
+            # A cluster pipeline sends EVALSHA without loading the script first: the script
+            # calls go on their own (each to its stream's node, all at once), then the XACK.
+            await asyncio.gather(
+                *(
+                    self._append_replies(keys=[stream], args=[REPLY_MAXLEN, orjson.dumps(answers)])
+                    for stream, answers in by_stream.items()
+                )
+            )
+            await self._redis.xack(INTAKE_STREAM, INTAKE_GROUP, *ids)
+            return len(requests)
         pipe = self._redis.pipeline(transaction=False)
         for stream, answers in by_stream.items():
             # One script call per reply stream: packing an XADD per answer in redis-py would
             # cost more than everything else the batch does.
             await self._append_replies(
-                keys=[stream], args=[REPLY_MAXLEN, orjson.dumps(answers)], client=pipe
+                keys=[stream], args=[REPLY_MAXLEN, orjson.dumps(answers)], client=cast(Any, pipe)
             )
-        pipe.xack(INTAKE_STREAM, INTAKE_GROUP, *[r.entry_id for r in requests])
+        pipe.xack(INTAKE_STREAM, INTAKE_GROUP, *ids)
         await pipe.execute()
         return len(requests)
 

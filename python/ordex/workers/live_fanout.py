@@ -14,10 +14,10 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, cast
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient, is_cluster
 from ordex.streams import entry_events, events_stream
 
 log = get_logger(__name__)
@@ -27,11 +27,12 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 EventsListener = Callable[[str, list[dict[str, Any]]], Awaitable[None]]
 
 BLOCK_MS = 1000
+CLUSTER_BLOCK_MS = 50
 BATCH = 500
 
 
 class EngineEventFanout:
-    def __init__(self, redis: Redis, market_ids: Iterable[str]) -> None:
+    def __init__(self, redis: RedisClient, market_ids: Iterable[str]) -> None:
         self._redis = redis
         self._streams = {events_stream(m): m for m in market_ids}
         self._listeners: list[EventsListener] = []
@@ -78,14 +79,7 @@ class EngineEventFanout:
                 if positions is None:
                     positions = await self._positions()
                     self._ready.set()
-                replies = cast(
-                    list[tuple[bytes, list[Entry]]],
-                    await self._redis.xread(
-                        positions,  # type: ignore[arg-type]
-                        count=BATCH,
-                        block=BLOCK_MS,
-                    ),
-                )
+                replies = await self._read(positions)
                 delay = 0.5
             except (RedisError, OSError) as exc:
                 log.warning("live fan-out cannot read engine events", error=str(exc))
@@ -99,6 +93,28 @@ class EngineEventFanout:
                 events = _decode(entries)
                 if events:
                     await self._dispatch(self._streams[stream], events)
+
+    async def _read(self, positions: dict[str, str]) -> list[tuple[bytes, list[Entry]]]:
+        if not is_cluster(self._redis):
+            reply = await self._redis.xread(
+                positions,  # type: ignore[arg-type]
+                count=BATCH,
+                block=BLOCK_MS,
+            )
+            return cast(list[tuple[bytes, list[Entry]]], reply or [])
+        # Redis Cluster: one XREAD per market (a command may not span slots), all at once; when
+        # every stream was idle, once more with a short block.
+        for block in (None, CLUSTER_BLOCK_MS):
+            replies = await asyncio.gather(
+                *(
+                    self._redis.xread({stream: position}, count=BATCH, block=block)
+                    for stream, position in positions.items()
+                )
+            )
+            found = [item for reply in replies for item in cast(list[Any], reply or []) if item[1]]
+            if found:
+                return found
+        return []
 
     async def _dispatch(self, market_id: str, events: list[dict[str, Any]]) -> None:
         for listener in self._listeners:

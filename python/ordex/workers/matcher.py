@@ -27,20 +27,22 @@ import contextlib
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, cast
 
 import asyncpg
 import orjson
-from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 import ordex
 from ordex.db import engine_snapshots
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient, parsed_reader
+from ordex.services import mark_prices
+from ordex.services.markets import plain
 from ordex.streams import (
     MATCHER_GROUP,
     PAYLOAD_FIELD,
-    as_parsed,
     commands_stream,
     deadletter_stream,
     entry_last_seq,
@@ -52,6 +54,7 @@ from ordex.streams import (
     top_of_book_key,
 )
 from ordex.workers.lease import Lease
+from ordex.workers.matcher_share import MatcherShare
 
 log = get_logger(__name__)
 
@@ -129,7 +132,7 @@ class Matcher:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        redis: Redis,
+        redis: RedisClient,
         market_id: str,
         config: ordex.MarketConfig,
         *,
@@ -137,6 +140,7 @@ class Matcher:
         snapshot_every: int = 20_000,
         lease_ms: int = 10_000,
         clock_ms: int = 1_000,
+        share: MatcherShare | None = None,
     ) -> None:
         self.market_id = market_id
         self.config = config
@@ -146,13 +150,23 @@ class Matcher:
         self._redis = redis
         # The same connections, but XREADGROUP and XRANGE replies stay as hiredis parsed them:
         # redis-py's per-entry reply callbacks (a dict per entry) cost more than the engine.
-        self._raw = Redis(connection_pool=redis.connection_pool)
-        for command in ("XREADGROUP", "XRANGE"):
-            self._raw.set_response_callback(command, as_parsed)
+        self._raw = parsed_reader(redis, "XREADGROUP", "XRANGE")
+        # Several matcher processes: how many markets this one may hold (matcher_share.py).
+        self._share = share
         self._batch_size = batch_size
         self._snapshot_every = snapshot_every
         self.lease = Lease(redis, matcher_lease_key(market_id), lease_ms)
+        if share is not None:  # the lease names the process that holds it
+            self.lease.owner = f"{share.member}/{self.lease.owner}"
         self._clock_ms = clock_ms
+        # Perpetuals: the impact notional in quote atoms (impact bid/ask for the mark price).
+        self._impact_atoms = 0
+        if config.kind == "PERP":
+            self._impact_atoms = config.quote_to_atoms(plain(mark_prices.impact_notional()))
+        self._tick = Decimal(config.tick_size)
+        self._impact_places = (
+            len(config.tick_size.partition(".")[2]) + mark_prices.IMPACT_EXTRA_PLACES
+        )
         self._commands = commands_stream(market_id)
         self._events = events_stream(market_id)
         self._last_tick = 0.0
@@ -284,6 +298,25 @@ class Matcher:
             "ask": fmt(ask[0]) if ask else "",
             "last": fmt(last) if last is not None else "",
             "seq": str(self.engine.last_seq),
+            **self._impact_prices(),
+        }
+
+    def _impact_prices(self) -> dict[str, str]:
+        """Perpetuals: `impact_bid`/`impact_ask`, the average prices of the impact notional
+        against the book (`services.mark_prices.impact_price`), for the mark price."""
+        if not self._impact_atoms:
+            return {}
+        bids, asks = self.engine.depth(mark_prices.IMPACT_LEVELS)
+        per_tick_lot = self.config.atoms_per_tick_lot
+        bid, ask = (
+            mark_prices.impact_price(
+                side, self._impact_atoms, per_tick_lot, self._tick, self._impact_places
+            )
+            for side in (bids, asks)
+        )
+        return {
+            "impact_bid": "" if bid is None else plain(bid),
+            "impact_ask": "" if ask is None else plain(ask),
         }
 
     async def flush(self) -> None:
@@ -416,22 +449,60 @@ class Matcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Owns the market until `stop`: on losing the lease it waits for it again and recovers
-        from the snapshot and the stream, since another matcher may have moved on meanwhile."""
+        from the snapshot and the stream, since another matcher may have moved on meanwhile.
+        With a `share`, it also lets the market go while its process holds more than its share.
+        Redis going away (a failover) makes it start over the same way once Redis is back."""
         while not stop.is_set():
-            if not await self.lease.acquire(stop):
-                return
+            try:
+                if not await self._acquire(stop):
+                    return
+            except (RedisError, OSError) as exc:
+                log.warning("matcher cannot reach Redis", market=self.market_id, error=str(exc))
+                await _pause(stop, 0.5)
+                continue
             self._leased = True
             try:
                 await self.recover()
                 while not stop.is_set():
                     await self._keep_lease()
+                    if self._share is not None and self._share.should_release(self.market_id):
+                        log.info("matcher hands its market over", market=self.market_id)
+                        break
                     await self.step()
             except LeaseLost:
                 log.warning("matcher lost its lease; recovering again", market=self.market_id)
                 continue
+            except (RedisError, OSError) as exc:
+                log.warning("matcher lost Redis; recovering", market=self.market_id, error=str(exc))
+                self._needs_recovery = True
+                await _pause(stop, 0.5)
+                continue
             finally:
                 self._leased = False
+                if self._share is not None:
+                    self._share.drop(self.market_id)
             with contextlib.suppress(Exception):
                 await self.snapshot()
             with contextlib.suppress(Exception):
                 await self.lease.release()
+            if self._share is not None:
+                # Handed over: give the other processes time to take it.
+                await _pause(stop, self._share.retry_seconds() * 4)
+
+    async def _acquire(self, stop: asyncio.Event) -> bool:
+        """Waits for the lease (and, with a share, for room in this process's share)."""
+        share = self._share
+        if share is None:
+            return await self.lease.acquire(stop)
+        while not stop.is_set():
+            if share.reserve(self.market_id):
+                if await self.lease.try_acquire():
+                    return True
+                share.drop(self.market_id)
+            await _pause(stop, share.retry_seconds())
+        return False
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

@@ -5,6 +5,12 @@ stream in the order they were committed: a cancel is never published before the 
 Rows are marked published in the transaction that publishes them, committed after the XADDs: a
 crash in between republishes them, and the matcher drops commands whose `cmd_id` it has already
 applied.
+
+With `wait_replicas` (`ORDEX_REDIS_WAIT_REPLICAS`, for a Redis with replicas: a cluster), each
+market's append is followed by WAIT on the same connection: the rows are committed as published
+only once that many replicas hold the commands. A master that dies and is replaced by its replica
+then cannot take acknowledged commands with it; a WAIT that times out, or a write cut by the
+failover, rolls the round back and it is published again (to the new master).
 """
 
 from __future__ import annotations
@@ -14,10 +20,11 @@ import contextlib
 
 import asyncpg
 import orjson
-from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
 
 from ordex.db import outbox_publishing
 from ordex.logging import get_logger
+from ordex.redis_client import KeyNodeClients, RedisClient
 from ordex.streams import commands_stream
 
 log = get_logger(__name__)
@@ -33,12 +40,27 @@ return #payloads
 """
 
 
+class ReplicationLagging(ConnectionError):
+    """Fewer replicas than required acknowledged an append within the wait: the round is rolled
+    back and published again."""
+
+
 class OutboxPublisher:
     def __init__(
-        self, pool: asyncpg.Pool, redis: Redis, batch_size: int = 1000, poll_seconds: float = 0.5
+        self,
+        pool: asyncpg.Pool,
+        redis: RedisClient,
+        batch_size: int = 1000,
+        poll_seconds: float = 0.5,
+        *,
+        wait_replicas: int = 0,
+        wait_ms: int = 1000,
     ):
         self._pool = pool
         self._redis = redis
+        self._wait_replicas = wait_replicas
+        self._wait_ms = wait_ms
+        self._key_nodes = KeyNodeClients(redis)
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
@@ -63,8 +85,30 @@ class OutboxPublisher:
                 # than the rest of the round. Called directly (EVALSHA, the script loaded again
                 # should the server have lost it): in a pipeline redis-py would first ask
                 # SCRIPT EXISTS, a round trip more every round.
-                await self._append(keys=[commands_stream(market_id)], args=[orjson.dumps(payloads)])
+                key, encoded = commands_stream(market_id), orjson.dumps(payloads)
+                if self._wait_replicas:
+                    await self._append_replicated(key, encoded)
+                else:
+                    await self._append(keys=[key], args=[encoded])
             return len(rows)
+
+    async def _append_replicated(self, key: str, encoded: bytes) -> None:
+        """The append and a WAIT for the replicas on one connection of the key's master (WAIT
+        waits for the writes of its own connection)."""
+        node = self._key_nodes.for_key(key)
+        try:
+            async with node.pipeline(transaction=False) as pipe:
+                pipe.eval(APPEND_COMMANDS, 1, key, encoded)
+                pipe.wait(self._wait_replicas, self._wait_ms)
+                _, acknowledged = await pipe.execute()
+        except ResponseError as exc:
+            if str(exc).startswith("MOVED"):
+                await self._key_nodes.moved()
+            raise
+        if acknowledged < self._wait_replicas:
+            raise ReplicationLagging(
+                f"{key}: {acknowledged} of {self._wait_replicas} replicas within {self._wait_ms} ms"
+            )
 
     async def publish_all(self, wait: bool = False) -> int:
         """Publishes until nothing is pending; with `wait`, also rows another publisher was busy
@@ -89,7 +133,8 @@ class OutboxPublisher:
                 self._wake.clear()
                 try:
                     await self.publish_all()
-                except (OSError, asyncpg.PostgresError, ConnectionError) as exc:
+                except (OSError, asyncpg.PostgresError, ConnectionError, RedisError) as exc:
+                    # Nothing was committed as published: the next round sends the rows again.
                     log.warning("outbox publish failed; retrying", error=str(exc))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wait(stop), timeout=self._poll_seconds)
@@ -97,6 +142,7 @@ class OutboxPublisher:
             with contextlib.suppress(Exception):
                 await listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
             await self._pool.release(listener)
+            await self._key_nodes.aclose()
 
     async def _wait(self, stop: asyncio.Event) -> None:
         waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]

@@ -12,20 +12,24 @@ import contextlib
 from typing import Any, cast
 
 import asyncpg
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from ordex.db import settlement as settlement_db
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient, is_cluster
 from ordex.services.markets import Market
 from ordex.streams import PERSISTER_GROUP, PERSISTER_LEASE, entry_events, entry_size, events_stream
 from ordex.workers.lease import Lease
 from ordex.workers.settlement import Settlement
+from ordex.workers.settlement_risk import settle_risk
 
 log = get_logger(__name__)
 
 
 Entry = tuple[bytes, dict[bytes, bytes]]
+StreamEntries = tuple[bytes | str, list[Entry]]
+# Redis Cluster: how long one round of per-market reads blocks when every stream was idle.
+CLUSTER_BLOCK_MS = 10
 
 
 class EventGap(Exception):
@@ -37,7 +41,7 @@ class Persister:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        redis: Redis,
+        redis: RedisClient,
         markets: dict[str, Market],
         *,
         consumer: str = "persister-1",
@@ -90,6 +94,11 @@ class Persister:
                 if e["type"] == "trade":
                     order_ids.update((e["taker_order_id"], e["maker_order_id"]))
                     accounts.update((e["taker_account"], e["maker_account"]))
+                elif e["type"] == "adl":
+                    accounts.update((e["account"], e["counterparty"]))
+                elif e["type"] == "funding":
+                    # An isolated position's payment moves its margin: its row is needed.
+                    accounts.update(int(account) for account, _ in e.get("payments") or [])
                 elif e["type"] != "book_delta" and e.get("order_id"):
                     order_ids.add(e["order_id"])
             orders = await settlement_db.load_orders(conn, sorted(order_ids))
@@ -99,6 +108,7 @@ class Persister:
             batch = Settlement.load(market, orders, positions)
             batch.apply_all(fresh)
             await settlement_db.write(conn, batch.rows())
+            await settle_risk(conn, batch)
         if batch.skipped:
             log.warning("events for unknown orders", market=market_id, count=batch.skipped)
         self.applied_seq[market_id] = batch.last_seq
@@ -108,16 +118,19 @@ class Persister:
         """Reads a batch from every market's stream and applies it; returns the entries read.
         `pending` re-reads entries delivered earlier but never acknowledged."""
         start = "0" if pending else ">"
-        reply = await self._redis.xreadgroup(
-            PERSISTER_GROUP,
-            self._consumer,
-            dict.fromkeys(self._streams, start),
-            count=self._count,
-            block=None if pending else block_ms,
-        )
+        if is_cluster(self._redis):
+            streams = await self._read_each_market(start, pending)
+        else:
+            reply = await self._redis.xreadgroup(
+                PERSISTER_GROUP,
+                self._consumer,
+                dict.fromkeys(self._streams, start),
+                count=self._count,
+                block=None if pending else block_ms,
+            )
+            streams = cast(list[StreamEntries], reply or [])
         read = 0
         largest = 0
-        streams = cast(list[tuple[bytes | str, list[Entry]]], reply or [])
         for stream, entries in streams:
             if not entries:
                 continue
@@ -129,6 +142,24 @@ class Persister:
         if read:
             self._count = max(1, min(self._batch_size, self._batch_size // max(1, largest)))
         return read
+
+    async def _read_each_market(self, start: str, pending: bool) -> list[StreamEntries]:
+        """Redis Cluster: one XREADGROUP per market (each market's stream is a slot of its own,
+        and one command may not span slots), all at once; when every stream was idle, once more
+        with a short block."""
+
+        async def read(stream: str, block: int | None) -> list[StreamEntries]:
+            reply = await self._redis.xreadgroup(
+                PERSISTER_GROUP, self._consumer, {stream: start}, count=self._count, block=block
+            )
+            return cast(list[StreamEntries], reply or [])
+
+        for block in (None,) if pending else (None, CLUSTER_BLOCK_MS):
+            replies = await asyncio.gather(*(read(stream, block) for stream in self._streams))
+            streams = [item for reply in replies for item in reply if item[1]]
+            if streams:
+                return streams
+        return []
 
     async def run(self, stop: asyncio.Event) -> None:
         # One persister at a time: two consumers of a stream could apply batches out of order.

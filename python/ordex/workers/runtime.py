@@ -10,22 +10,28 @@ from collections.abc import Iterable
 from typing import Any
 
 import asyncpg
-from redis.asyncio import Redis
 
 from ordex.db import outbox_publishing
 from ordex.db.types import Connection
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
+from ordex.services.mark_prices import IndexPrices
 from ordex.services.markets import Market, MarketRegistry
 from ordex.workers.intake import IntakeWorker
+from ordex.workers.mark_funding import MarkFundingWorker
 from ordex.workers.matcher import Matcher
+from ordex.workers.matcher_share import MatcherShare
 from ordex.workers.outbox import OutboxPublisher
 from ordex.workers.persister import Persister
+from ordex.workers.risk import RiskWorker
 from ordex.workers.trade_notifier import TradeNotifier
 
 log = get_logger(__name__)
 
 # `notifier`: trade notifications of session orders filled on ordex's markets (trade_notifier.py).
-ROLES = ("intake", "outbox", "matcher", "persister", "notifier")
+# `mark`: mark prices and funding of the perpetual markets (mark_funding.py).
+# `risk`: liquidation and deleveraging of perpetual positions (risk.py).
+ROLES = ("intake", "outbox", "matcher", "persister", "notifier", "mark", "risk")
 
 
 async def load_markets(conn: Connection) -> dict[str, Market]:
@@ -40,26 +46,42 @@ class ExchangeRuntime:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        redis: Redis,
+        redis: RedisClient,
         markets: dict[str, Market],
         *,
         roles: Iterable[str] = ROLES,
         matcher_markets: Iterable[str] | None = None,
         snapshot_every: int = 20_000,
         lease_ms: int = 10_000,
+        share_markets: bool = False,
+        wait_replicas: int = 0,
+        wait_ms: int = 1000,
     ) -> None:
         self.roles = set(roles)
         self.markets = markets
-        self.publisher = OutboxPublisher(pool, redis)
+        self.publisher = OutboxPublisher(pool, redis, wait_replicas=wait_replicas, wait_ms=wait_ms)
+        matched = list(matcher_markets or markets)
+        # Several matcher processes over the same markets: each holds its fair share of them.
+        self.share = MatcherShare(redis, matched, lease_ms) if share_markets else None
         self.matchers = {
             m: Matcher(
-                pool, redis, m, markets[m].config, snapshot_every=snapshot_every, lease_ms=lease_ms
+                pool,
+                redis,
+                m,
+                markets[m].config,
+                snapshot_every=snapshot_every,
+                lease_ms=lease_ms,
+                share=self.share,
             )
-            for m in (matcher_markets or markets)
+            for m in matched
         }
         self.persister = Persister(pool, redis, markets, lease_ms=lease_ms)
         self.intake = IntakeWorker(pool, redis, lease_ms=lease_ms)
         self.notifier = TradeNotifier(pool, redis, lease_ms=lease_ms)
+        self.risk = RiskWorker(pool, redis, markets, lease_ms=lease_ms)
+        self.mark = MarkFundingWorker(
+            pool, redis, markets.values(), lease_ms=lease_ms, index=IndexPrices.from_env()
+        )
         self._pool = pool
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -74,12 +96,19 @@ class ExchangeRuntime:
         if "outbox" in self.roles:
             self._spawn("outbox", self.publisher.run(self._stop))
         if "matcher" in self.roles:
+            if self.share is not None:
+                await self.share.announce()
+                self._spawn("matcher share", self.share.run(self._stop))
             for market_id, matcher in self.matchers.items():
                 self._spawn(f"matcher {market_id}", matcher.run(self._stop))
         if "persister" in self.roles:
             self._spawn("persister", self.persister.run(self._stop))
         if "notifier" in self.roles:
             self._spawn("notifier", self.notifier.run(self._stop))
+        if "mark" in self.roles:
+            self._spawn("mark", self.mark.run(self._stop))
+        if "risk" in self.roles:
+            self._spawn("risk", self.risk.run(self._stop))
 
     def _spawn(self, name: str, work: Any) -> None:
         task = asyncio.create_task(self._guard(name, work), name=name)
@@ -103,6 +132,8 @@ class ExchangeRuntime:
             with contextlib.suppress(Exception):
                 await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.mark.close()
 
     async def wait(self) -> None:
         """Until every worker task has ended (they end when stopped or on an error)."""
@@ -133,10 +164,12 @@ class ExchangeRuntime:
             await asyncio.sleep(0.02)
 
 
-async def start_embedded(pool: asyncpg.Pool, redis: Redis) -> ExchangeRuntime:
+async def start_embedded(
+    pool: asyncpg.Pool, redis: RedisClient, *, wait_replicas: int = 0, wait_ms: int = 1000
+) -> ExchangeRuntime:
     """Starts every worker role in this process (the embedded default)."""
     async with pool.acquire() as conn:
         markets = await load_markets(conn)
-    runtime = ExchangeRuntime(pool, redis, markets)
+    runtime = ExchangeRuntime(pool, redis, markets, wait_replicas=wait_replicas, wait_ms=wait_ms)
     await runtime.start()
     return runtime

@@ -21,13 +21,13 @@ import uuid
 from collections import defaultdict
 
 import asyncpg
-from redis.asyncio import Redis
 
 from ordex.db import session_orders as orders_repo
 from ordex.db import trading_sessions as sessions_repo
 from ordex.db.session_orders import SessionOrderRow
 from ordex.db.types import Connection
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services import venue_live, venue_paper
 from ordex.services.errors import ServiceError
 from ordex.services.markets import MarketRegistry
@@ -45,7 +45,7 @@ REGISTRY_MAX_AGE_SECONDS = 5.0
 
 class SessionWatcher:
     def __init__(
-        self, pool: asyncpg.Pool, redis: Redis, venues: Venues, *, lease_ms: int = 10_000
+        self, pool: asyncpg.Pool, redis: RedisClient, venues: Venues, *, lease_ms: int = 10_000
     ) -> None:
         self._pool = pool
         self._redis = redis

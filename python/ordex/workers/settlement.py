@@ -20,8 +20,11 @@ from decimal import Decimal
 from typing import Any, Literal, cast
 
 import ordex
+from ordex.db.funding import FundingSettled
 from ordex.db.settlement import SettledRows
 from ordex.services.markets import Market, decimal_places
+from ordex.workers.settlement_funding import apply_funding
+from ordex.workers.settlement_risk import RISK_EVENTS, RiskBatch, apply_risk_event
 
 HOUSE_ACCOUNT = 1
 LIVE = frozenset({"PENDING", "OPEN", "PARTIALLY_FILLED", "UNTRIGGERED"})
@@ -115,6 +118,7 @@ class OrderState:
     reject_reason: str | None = None
     cancel_reason: str | None = None
     changed: bool = False
+    leverage: int | None = None  # perpetuals: the isolated margin of what the order opens
 
 
 @dataclass(slots=True)
@@ -124,6 +128,8 @@ class PositionState:
     realized_before: Decimal  # as loaded
     realized: int = 0  # quote atoms realized in this batch
     changed: bool = False
+    isolated: bool = False  # margin mode ISOLATED (docs/exchange.md, "Isolated margin")
+    margin: int = 0  # isolated margin, quote atoms
 
 
 @dataclass(slots=True)
@@ -142,6 +148,8 @@ class Settlement:
     balances: dict[tuple[int, str], list[int]] = field(default_factory=dict)
     last_seq: int = 0
     skipped: int = 0
+    funding: list[FundingSettled] = field(default_factory=list)  # settlement_funding.py
+    risk: RiskBatch = field(default_factory=RiskBatch)  # settlement_risk.py
     _ticks: dict[str, int] = field(default_factory=dict)
     _lots: dict[str, int] = field(default_factory=dict)
 
@@ -193,21 +201,24 @@ class Settlement:
             return count
 
         loaded = {}
-        for (
-            order_id,
-            account_id,
-            side,
-            order_type,
-            quantity,
-            filled_quantity,
-            average_price,
-            status,
-            hold_asset,
-            hold_amount,
-            hold_released,
-            reject_reason,
-            cancel_reason,
-        ) in order_rows:
+        for row in order_rows:
+            # Rows without the leverage column (before isolated margin) are read too.
+            leverage = row[13] if len(row) > 13 else None
+            (
+                order_id,
+                account_id,
+                side,
+                order_type,
+                quantity,
+                filled_quantity,
+                average_price,
+                status,
+                hold_asset,
+                hold_amount,
+                hold_released,
+                reject_reason,
+                cancel_reason,
+            ) = row[:13]
             scale = qs if hold_asset == quote else bs
             amounts = (lots(quantity), lots(filled_quantity), to_units(hold_released, scale))
             loaded[order_id] = OrderState(
@@ -227,12 +238,19 @@ class Settlement:
                 0,
                 reject_reason,
                 cancel_reason,
+                leverage=leverage,
             )
         qd = market.row.quote_decimals
-        held = {
-            account_id: PositionState(lots(size), to_units(cost, qd), Decimal(realized))
-            for account_id, size, cost, realized in position_rows
-        }
+        held = {}
+        for account_id, size, cost, realized, *mode in position_rows:
+            isolated = bool(mode) and mode[0] == "ISOLATED"
+            held[account_id] = PositionState(
+                lots(size),
+                to_units(cost, qd),
+                Decimal(realized),
+                isolated=isolated,
+                margin=to_units(mode[1], qd) if isolated else 0,
+            )
         return cls(market, units, loaded, held)
 
     # ----- helpers -----------------------------------------------------------------------------
@@ -282,6 +300,12 @@ class Settlement:
             return
         if kind == "trade":
             self._trade(event)
+            return
+        if kind == "funding":
+            apply_funding(self, event)
+            return
+        if kind in RISK_EVENTS:
+            apply_risk_event(self, event)
             return
         order = self.orders.get(int(event.get("order_id", 0)))
         if order is None:
@@ -344,7 +368,9 @@ class Settlement:
             if order is None:
                 self.skipped += 1
                 continue
-            realized = self._settle(order.account_id, side, ticks, lots, to_units(fee, quote_scale))
+            realized = self._settle(
+                order.account_id, side, ticks, lots, to_units(fee, quote_scale), order.leverage
+            )
             self.fills.append(
                 (seq, order_id, order.account_id, side, liquidity, price, qty, fee, realized)
             )
@@ -361,7 +387,15 @@ class Settlement:
                 share = order.hold_amount * order.filled // (order.quantity * atom) * atom
                 self._release(order, share)
 
-    def _settle(self, account_id: int, side: str, ticks: int, lots: int, fee: int) -> str:
+    def _settle(
+        self,
+        account_id: int,
+        side: str,
+        ticks: int,
+        lots: int,
+        fee: int,
+        leverage: int | None = None,
+    ) -> str:
         """Moves the fill's amounts for one side; returns its realized PnL as decimal text."""
         m, u = self.market, self.units
         quote = m.row.quote_asset
@@ -372,10 +406,31 @@ class Settlement:
             self._move(account_id, quote, "TRADE", -sign * ticks * lots * u.notional)
             self._move(account_id, m.row.base_asset, "TRADE", sign * lots * u.lot)
             return "0"
+        realized = self.position_fill(
+            account_id, side, ticks, lots, "REALIZED_PNL", fee // u.atom, leverage
+        )
+        return units_text(realized, m.row.quote_decimals)
+
+    def position_fill(
+        self,
+        account_id: int,
+        side: str,
+        ticks: int,
+        lots: int,
+        kind: str,
+        fee_atoms: int,
+        leverage: int | None,
+    ) -> int:
+        """A perpetual position's side of a fill or of a deleveraging: the position moves, its
+        realized PnL (quote atoms, returned) is booked as `kind` against the house, and an
+        isolated position's margin follows."""
+        m, u = self.market, self.units
+        quote = m.row.quote_asset
         position = self.positions.get(account_id)
         if position is None:
             position = self.positions[account_id] = PositionState(0, 0, Decimal(0))
-        size, cost, realized, _closed = ordex.apply_fill(
+        before = position.size
+        size, cost, realized, closed = ordex.apply_fill(
             m.config,
             position.size,
             position.cost,
@@ -386,9 +441,57 @@ class Settlement:
         position.size, position.cost = size, cost
         position.realized += realized
         position.changed = True
-        self._move(account_id, quote, "REALIZED_PNL", realized * u.atom)
-        self._move(HOUSE_ACCOUNT, quote, "REALIZED_PNL", -realized * u.atom)
-        return units_text(realized, m.row.quote_decimals)
+        self._move(account_id, quote, kind, realized * u.atom)
+        self._move(HOUSE_ACCOUNT, quote, kind, -realized * u.atom)
+        if position.isolated:
+            self.isolated_fill(
+                account_id, position, before, closed, realized, fee_atoms, leverage, ticks, lots
+            )
+        return realized
+
+    def isolated_fill(
+        self,
+        account_id: int,
+        position: PositionState,
+        before: int,
+        closed: int,
+        realized: int,
+        fee: int,
+        leverage: int | None,
+        ticks: int,
+        lots: int,
+    ) -> None:
+        """The isolated margin after a fill (quote atoms; the balance moves are the fill's as
+        for cross, the margin is an earmark of the total). The closed part takes its share of
+        the margin (all of it when the position closes) and its realized PnL less the fee: what
+        is left goes back to the cross collateral, a loss beyond it comes out of the margin
+        that stays, and a loss beyond the whole margin is the position's deficit, covered by
+        the insurance fund (`settle_risk`). What the fill opens earmarks its initial margin at
+        the fill price and the order's leverage, out of the cross collateral."""
+        margin = position.margin
+        if closed:
+            whole = abs(before)
+            share = margin if closed >= whole else margin * closed // whole
+            outcome = share + realized - fee
+            margin -= share
+            if outcome >= 0:
+                released = self.risk.isolated_released
+                released[account_id] = released.get(account_id, 0) + outcome
+            else:
+                margin += outcome
+                if margin < 0:
+                    deficits = self.risk.isolated_deficits
+                    deficits[account_id] = deficits.get(account_id, 0) - margin
+                    margin = 0
+        opened = lots - closed
+        if opened > 0:
+            config = self.market.config
+            lever = min(max(leverage or 1, 1), config.max_leverage)
+            margin += ordex.initial_margin(config, opened, ticks, lever)
+        if position.size == 0:
+            margin = 0  # nothing left to back (a remainder of rounding goes back)
+        position.margin = margin
+        position.changed = True
 
     # ----- rows to write ---------------------------------------------------------------------
 
@@ -407,7 +510,10 @@ class Settlement:
             reject_reasons=[o.reject_reason for o in changed],
             cancel_reasons=[o.cancel_reason for o in changed],
             position_accounts=[a for a, _ in positions],
-            position_texts=[self.position_texts(p) for _, p in positions],
+            position_texts=[
+                (*self.position_texts(p), units_text(p.margin, self.market.row.quote_decimals))
+                for _, p in positions
+            ],
             balance_keys=[key for key, _ in deltas],
             balance_totals=[self.amount_text(key[1], d[0]) for key, d in deltas],
             balance_helds=[self.amount_text(key[1], d[1]) for key, d in deltas],
@@ -417,6 +523,7 @@ class Settlement:
                 for (account, asset, kind), amount in sorted(self.ledger.items())
                 if amount
             ],
+            funding=self.funding,
         )
 
     def amount_text(self, asset: str, units: int) -> str:

@@ -15,10 +15,10 @@ import asyncio
 import contextlib
 
 import asyncpg
-from redis.asyncio import Redis
 
 from ordex.db import trade_notifications as trade_notifications_repo
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services import notifications
 from ordex.workers.lease import Lease
 
@@ -31,7 +31,7 @@ class TradeNotifier:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        redis: Redis,
+        redis: RedisClient,
         *,
         lease_ms: int = 10_000,
         poll_seconds: float = 0.25,

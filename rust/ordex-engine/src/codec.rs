@@ -3,7 +3,8 @@
 //! Commands and events are JSON objects with a `type` field. Prices, quantities and fees are
 //! decimal strings in the market's units and are parsed exactly: a price off the tick grid is a
 //! `PRICE_NOT_ALIGNED` rejection, never a rounding. Any malformed command becomes a `rejected`
-//! event (with the next sequence number); decoding never panics. The full schema with examples is
+//! event (`command_rejected` for the orderless `deleverage` and `funding`) with the next sequence
+//! number; decoding never panics. The full schema with examples is
 //! in `docs/engine-streams.md`.
 
 use crate::config::MarketConfig;
@@ -79,6 +80,49 @@ enum WireCommand<'a> {
         #[serde(borrow)]
         price: &'a str,
     },
+    Liquidate {
+        #[serde(default)]
+        cmd_id: Option<u64>,
+        order_id: OrderId,
+        account: AccountId,
+        side: Side,
+        #[serde(borrow)]
+        qty: &'a str,
+        #[serde(borrow)]
+        price: &'a str,
+    },
+    Deleverage {
+        #[serde(default)]
+        cmd_id: Option<u64>,
+        account: AccountId,
+        counterparty: AccountId,
+        side: Side,
+        #[serde(borrow)]
+        qty: &'a str,
+        #[serde(borrow)]
+        price: &'a str,
+    },
+    Funding {
+        #[serde(default)]
+        cmd_id: Option<u64>,
+        interval: u64,
+        #[serde(borrow)]
+        rate: &'a str,
+        #[serde(borrow)]
+        mark: &'a str,
+    },
+}
+
+/// Only the `type` of a command that failed to decode: deleverage and funding name no order, so
+/// their rejection is a `command_rejected` event.
+#[derive(Deserialize)]
+struct KindOnly<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+}
+
+fn names_no_order(payload: &[u8]) -> bool {
+    serde_json::from_slice::<KindOnly<'_>>(payload).is_ok_and(|k| matches!(k.kind, "deleverage" | "funding"))
 }
 
 fn default_order_type() -> OrderType {
@@ -111,6 +155,8 @@ pub struct DecodeError {
     pub account: AccountId,
     pub reason: RejectReason,
     pub detail: String,
+    /// The command names no order (deleverage, funding): rejected with `command_rejected`.
+    pub orderless: bool,
 }
 
 fn price_of(cfg: &MarketConfig, s: &str) -> Result<Price, (RejectReason, String)> {
@@ -130,6 +176,10 @@ fn qty_of(cfg: &MarketConfig, s: &str) -> Result<Qty, (RejectReason, String)> {
         ),
         other => (RejectReason::InvalidQuantity, format!("quantity {s:?}: {other}")),
     })
+}
+
+fn rate_of(s: &str) -> Result<crate::config::Rate, (RejectReason, String)> {
+    crate::config::Rate::parse(s).map_err(|e| (RejectReason::MalformedCommand, format!("rate {s:?}: {e}")))
 }
 
 fn opt<T>(
@@ -203,6 +253,7 @@ pub fn decode_command(cfg: &MarketConfig, payload: &[u8]) -> Result<(Option<u64>
             account: envelope.account.unwrap_or(0),
             reason,
             detail,
+            orderless: is_object && names_no_order(payload),
         }
     };
     let wire: WireCommand<'_> =
@@ -267,6 +318,21 @@ pub fn decode_command(cfg: &MarketConfig, payload: &[u8]) -> Result<(Option<u64>
         WireCommand::AdvanceTime { cmd_id, now } => (cmd_id, Command::AdvanceTime { now }),
         WireCommand::SetMarkPrice { cmd_id, price } => {
             (cmd_id, Command::SetMarkPrice { price: price_of(cfg, price).map_err(|(r, d)| fail(r, d))? })
+        }
+        WireCommand::Liquidate { cmd_id, order_id, account, side, qty, price } => {
+            let parsed = (|| Ok((qty_of(cfg, qty)?, price_of(cfg, price)?)))();
+            let (qty, price) = parsed.map_err(|(r, d)| fail(r, d))?;
+            (cmd_id, Command::Liquidate { order_id, account, side, qty, price })
+        }
+        WireCommand::Deleverage { cmd_id, account, counterparty, side, qty, price } => {
+            let parsed = (|| Ok((qty_of(cfg, qty)?, price_of(cfg, price)?)))();
+            let (qty, price) = parsed.map_err(|(r, d)| fail(r, d))?;
+            (cmd_id, Command::Deleverage { account, counterparty, side, qty, price })
+        }
+        WireCommand::Funding { cmd_id, interval, rate, mark } => {
+            let parsed = (|| Ok((rate_of(rate)?, price_of(cfg, mark)?)))();
+            let (rate, mark) = parsed.map_err(|(r, d)| fail(r, d))?;
+            (cmd_id, Command::Funding { interval, rate, mark })
         }
     };
     Ok(cmd)
@@ -350,6 +416,39 @@ pub fn encode_event(cfg: &MarketConfig, cmd_id: Option<u64>, event: &Event, deta
             p(price),
             cfg.lot_size.format(qty)
         ),
+        Event::Liquidation { order_id, account, side, qty, price, .. } => write!(
+            out,
+            ",\"order_id\":{order_id},\"account\":{account},\"side\":\"{side}\",\"qty\":\"{}\",\"price\":\"{}\"",
+            q(qty),
+            p(price)
+        ),
+        Event::Adl { account, counterparty, side, qty, price, .. } => write!(
+            out,
+            ",\"account\":{account},\"counterparty\":{counterparty},\"side\":\"{side}\",\"qty\":\"{}\",\"price\":\"{}\"",
+            q(qty),
+            p(price)
+        ),
+        Event::CommandRejected { reason, .. } => {
+            let _ = write!(out, ",\"reason\":\"{reason}\"");
+            if let Some(d) = detail {
+                out.extend_from_slice(b",\"detail\":");
+                write_str(out, d);
+            }
+            Ok(())
+        }
+        Event::Funding { interval, rate, mark, ref payments, house, .. } => {
+            let _ = write!(
+                out,
+                ",\"interval\":{interval},\"rate\":\"{}\",\"mark\":\"{}\",\"payments\":[",
+                rate.to_decimal_string(),
+                p(mark)
+            );
+            for (i, &(account, amount)) in payments.iter().enumerate() {
+                let sep = if i == 0 { "" } else { "," };
+                let _ = write!(out, "{sep}[{account},\"{}\"]", cfg.format_quote(amount));
+            }
+            write!(out, "],\"house\":\"{}\"", cfg.format_quote(house))
+        }
     };
     out.push(b'}');
 }
@@ -378,6 +477,10 @@ impl Engine {
                 Ok((cmd_id, cmd)) => {
                     self.process(&cmd, &mut events);
                     (cmd_id, None)
+                }
+                Err(e) if e.orderless => {
+                    self.command_rejected(e.reason, &mut events);
+                    (e.cmd_id, Some(e.detail))
                 }
                 Err(e) => {
                     self.record_rejection(e.order_id, e.account, e.reason, &mut events);
@@ -490,5 +593,84 @@ mod tests {
         // An array is not an envelope: its items are not an order or an account.
         assert_eq!((evs[6]["order_id"].as_u64(), evs[6].get("cmd_id")), (Some(0), None));
         assert_eq!(e.resting_orders(), 0);
+    }
+    #[test]
+    fn perp_commands_round_trip() {
+        let mut e = engine();
+        let evs = run(
+            &mut e,
+            &[
+                r#"{"type":"place","cmd_id":1,"order_id":1,"account":7,"side":"SELL","price":"65000","qty":"1"}"#,
+                r#"{"type":"place","cmd_id":2,"order_id":2,"account":8,"side":"BUY","price":"65000","qty":"1"}"#,
+                r#"{"type":"place","cmd_id":3,"order_id":3,"account":8,"side":"SELL","price":"70000","qty":"0.5"}"#,
+                r#"{"type":"place","cmd_id":4,"order_id":4,"account":9,"side":"BUY","price":"61000","qty":"0.4"}"#,
+                r#"{"type":"liquidate","cmd_id":5,"order_id":5,"account":8,"side":"SELL","qty":"0.5","price":"61000"}"#,
+                r#"{"type":"deleverage","cmd_id":6,"account":8,"counterparty":7,"side":"SELL","qty":"0.2","price":"60500"}"#,
+                r#"{"type":"deleverage","cmd_id":7,"account":8,"counterparty":7,"side":"BUY","qty":"0.2","price":"60500"}"#,
+                r#"{"type":"funding","cmd_id":8,"interval":1000,"rate":"0.0001","mark":"65000.1"}"#,
+                r#"{"type":"funding","cmd_id":9,"interval":1000,"rate":"0.0001","mark":"65000"}"#,
+            ],
+        );
+        let of = |cmd: u64| -> Vec<&serde_json::Value> { evs.iter().filter(|v| v["cmd_id"] == cmd).collect() };
+        let liq = of(5);
+        let kinds: Vec<&str> = liq.iter().map(|v| v["type"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["cancelled", "liquidation", "trade", "cancelled", "book_delta", "book_delta"]);
+        assert_eq!((liq[0]["order_id"].as_u64(), liq[0]["reason"].as_str()), (Some(3), Some("LIQUIDATION")));
+        assert_eq!(
+            *liq[1],
+            serde_json::json!({"seq": 11, "type": "liquidation", "market": "BTC-PERP", "cmd_id": 5, "order_id": 5,
+                "account": 8, "side": "SELL", "qty": "0.5", "price": "61000"})
+        );
+        assert_eq!((liq[3]["remaining"].as_str(), liq[3]["reason"].as_str()), (Some("0.1"), Some("IOC_REMAINDER")));
+        assert_eq!(
+            *of(6)[0],
+            serde_json::json!({"seq": 16, "type": "adl", "market": "BTC-PERP", "cmd_id": 6, "account": 8,
+                "counterparty": 7, "side": "SELL", "qty": "0.2", "price": "60500"})
+        );
+        assert_eq!(
+            *of(7)[0],
+            serde_json::json!({"seq": 17, "type": "command_rejected", "market": "BTC-PERP", "cmd_id": 7,
+                "reason": "NO_POSITION"})
+        );
+        // 0.8 short receives 0.8 * 65000.1 * 0.0001 = 5.200008; the longs of 0.4 pay 2.600004 each.
+        assert_eq!(
+            *of(8)[0],
+            serde_json::json!({"seq": 18, "type": "funding", "market": "BTC-PERP", "cmd_id": 8, "interval": 1000,
+                "rate": "0.0001", "mark": "65000.1", "payments": [[7, "5.200008"], [8, "-2.600004"], [9, "-2.600004"]],
+                "house": "0"})
+        );
+        assert!(of(9).is_empty(), "an interval settled already pays nothing");
+    }
+
+    #[test]
+    fn malformed_orderless_commands_are_command_rejections() {
+        let mut e = engine();
+        let evs = run(
+            &mut e,
+            &[
+                r#"{"type":"funding","cmd_id":1,"interval":1,"rate":"0.000000001","mark":"1"}"#,
+                r#"{"type":"funding","cmd_id":2,"interval":-1,"rate":"0.0001","mark":"1"}"#,
+                r#"{"type":"funding","cmd_id":3,"interval":1,"rate":"0.0001","mark":"1.05"}"#,
+                r#"{"type":"deleverage","cmd_id":4,"account":1,"counterparty":2,"side":"SELL","qty":"0.0001","price":"1"}"#,
+                r#"{"type":"deleverage","cmd_id":5,"account":1,"side":"SELL","qty":"1","price":"1"}"#,
+                r#"{"type":"liquidate","cmd_id":6,"order_id":9,"account":1,"side":"SELL","qty":"1","price":"x"}"#,
+            ],
+        );
+        let got: Vec<(&str, &str)> =
+            evs.iter().map(|v| (v["type"].as_str().unwrap(), v["reason"].as_str().unwrap())).collect();
+        assert_eq!(
+            got,
+            [
+                ("command_rejected", "MALFORMED_COMMAND"),
+                ("command_rejected", "MALFORMED_COMMAND"),
+                ("command_rejected", "PRICE_NOT_ALIGNED"),
+                ("command_rejected", "QUANTITY_NOT_ALIGNED"),
+                ("command_rejected", "MALFORMED_COMMAND"),
+                ("rejected", "INVALID_PRICE"),
+            ]
+        );
+        assert!(evs.iter().all(|v| v["detail"].is_string()));
+        assert_eq!(evs[5]["order_id"], 9);
+        assert_eq!(e.last_funding_interval(), None);
     }
 }

@@ -37,6 +37,8 @@ pub struct Engine {
     pub(crate) ro_accounts: Vec<AccountId>,
     pub(crate) trade_range: Option<(Price, Price)>,
     pub(crate) pending_mark: Option<Price>,
+    /// End (unix ms) of the last settled funding interval.
+    pub(crate) last_funding: Option<u64>,
 }
 
 /// An order on its way into the book: a new order, an amended one, or a triggered stop.
@@ -79,6 +81,7 @@ impl Engine {
             ro_accounts: Vec::new(),
             trade_range: None,
             pending_mark: None,
+            last_funding: None,
         })
     }
 
@@ -95,6 +98,13 @@ impl Engine {
             Command::Amend { order_id, account, price, qty } => self.amend(order_id, account, price, qty, out),
             Command::AdvanceTime { now } => self.advance_time(now, out),
             Command::SetMarkPrice { price } => self.set_mark_price(price, out),
+            Command::Liquidate { order_id, account, side, qty, price } => {
+                self.liquidate(order_id, account, side, qty, price, out)
+            }
+            Command::Deleverage { account, counterparty, side, qty, price } => {
+                self.deleverage(account, counterparty, side, qty, price, out)
+            }
+            Command::Funding { interval, rate, mark } => self.funding(interval, rate, mark, out),
         }
         self.run_triggers(out);
         self.enforce_reduce_only(out);
@@ -514,7 +524,7 @@ impl Engine {
         (remaining, false)
     }
 
-    fn add_position(&mut self, account: AccountId, delta: Total) {
+    pub(crate) fn add_position(&mut self, account: AccountId, delta: Total) {
         let entry = self.positions.entry(account).or_insert(0);
         *entry += delta;
         if *entry == 0 {

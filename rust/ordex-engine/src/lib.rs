@@ -2,7 +2,8 @@
 //!
 //! One [`Engine`] per market: a price-time order book over integer ticks and lots, with limit,
 //! market and conditional orders, GTC/IOC/FOK/GTD, post-only, reduce-only, self-trade prevention,
-//! amend, deterministic snapshots, and the margin arithmetic of [`margin`]. The JSON wire format of
+//! amend, deterministic snapshots, the perpetual-only liquidation, auto-deleveraging and funding
+//! commands, and the margin arithmetic of [`margin`]. The JSON wire format of
 //! the engine command and event streams is in [`codec`].
 //!
 //! ```
@@ -23,6 +24,7 @@ mod engine;
 mod invariants;
 mod lifecycle;
 pub mod margin;
+mod perp;
 mod queries;
 mod snapshot;
 mod stops;

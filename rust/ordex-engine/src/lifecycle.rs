@@ -34,6 +34,11 @@ impl Engine {
     }
 
     pub(crate) fn cancel_all(&mut self, account: AccountId, out: &mut Vec<Event>) {
+        self.cancel_account_orders(account, CancelReason::CancelAll, out);
+    }
+
+    /// Cancels every live order of an account: resting in priority order, then untriggered.
+    pub(crate) fn cancel_account_orders(&mut self, account: AccountId, reason: CancelReason, out: &mut Vec<Event>) {
         let slots: Vec<u32> = self
             .book
             .all_slots_in_priority()
@@ -41,10 +46,10 @@ impl Engine {
             .filter(|&s| self.book.nodes[s as usize].account == account)
             .collect();
         for slot in slots {
-            self.remove_resting(slot, CancelReason::CancelAll, out);
+            self.remove_resting(slot, reason, out);
         }
         for id in self.stops.ids_of_account(account) {
-            self.cancel_stop(id, CancelReason::CancelAll, out);
+            self.cancel_stop(id, reason, out);
         }
     }
 

@@ -78,6 +78,14 @@ impl Engine {
         }
     }
 
+    /// Ids of an account's live orders: resting in book priority, then untriggered by arrival.
+    pub fn orders_of(&self, account: AccountId) -> Vec<OrderId> {
+        let resting = self.book.all_slots_in_priority().into_iter().map(|s| &self.book.nodes[s as usize]);
+        let mut ids: Vec<OrderId> = resting.filter(|n| n.account == account).map(|n| n.id).collect();
+        ids.extend(self.stops.ids_of_account(account));
+        ids
+    }
+
     /// Live order id of an account's client order id.
     pub fn order_by_client_id(&self, account: AccountId, client_order_id: &ClientOrderId) -> Option<OrderId> {
         self.client_ids.get(&(account, *client_order_id)).copied()

@@ -11,7 +11,9 @@ use crate::types::*;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-const FORMAT: u32 = 1;
+/// Format 2 appends [`Extension`] to the format 1 bytes; format 1 snapshots still restore.
+const FORMAT: u32 = 2;
+const FORMAT_1: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
 struct RestingOrder {
@@ -42,6 +44,12 @@ struct Snapshot {
     resting: Vec<RestingOrder>,
     untriggered: Vec<(NewOrder, u64)>,
     positions: Vec<(AccountId, Total)>,
+}
+
+/// State added after format 1, written after the format 1 fields.
+#[derive(Serialize, Deserialize, Default)]
+struct Extension {
+    last_funding: Option<u64>,
 }
 
 /// Why bytes could not be restored into an engine.
@@ -98,21 +106,28 @@ impl Engine {
             positions,
         };
         // Serializing plain owned data into a Vec cannot fail.
-        postcard::to_stdvec(&snap).unwrap_or_default()
+        let mut bytes = postcard::to_stdvec(&snap).unwrap_or_default();
+        let ext = Extension { last_funding: self.last_funding };
+        bytes.extend(postcard::to_stdvec(&ext).unwrap_or_default());
+        bytes
     }
 
     /// Rebuilds an engine from [`Engine::snapshot`] bytes.
     pub fn restore(bytes: &[u8]) -> Result<Engine, SnapshotError> {
-        let snap: Snapshot = postcard::from_bytes(bytes).map_err(|e| SnapshotError(e.to_string()))?;
-        if snap.format != FORMAT {
-            return Err(SnapshotError(format!("unsupported format {}", snap.format)));
-        }
+        let (snap, rest): (Snapshot, &[u8]) =
+            postcard::take_from_bytes(bytes).map_err(|e| SnapshotError(e.to_string()))?;
+        let ext: Extension = match snap.format {
+            FORMAT_1 => Extension::default(),
+            FORMAT => postcard::from_bytes(rest).map_err(|e| SnapshotError(e.to_string()))?,
+            other => return Err(SnapshotError(format!("unsupported format {other}"))),
+        };
         let mut engine = Engine::new(snap.config).map_err(|e| SnapshotError(e.0))?;
         engine.seq = snap.seq;
         engine.arrival = snap.arrival;
         engine.now = snap.now;
         engine.last_price = snap.last_price;
         engine.mark_price = snap.mark_price;
+        engine.last_funding = ext.last_funding;
         let mut reduce_only: Vec<(u64, AccountId, OrderId)> = Vec::new();
         for r in snap.resting {
             if engine.book.get(r.id).is_some() || r.qty <= 0 {
@@ -177,5 +192,69 @@ impl Engine {
     /// [`Engine::state_hash`] as lowercase hex.
     pub fn state_hash_hex(&self) -> String {
         blake3::hash(&self.snapshot()).to_hex().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Rate;
+    use crate::decimal::Unit;
+
+    fn perp() -> Engine {
+        let mut cfg = MarketConfig::builder("TEST-PERP", MarketKind::Perp, "TEST", "USD");
+        cfg.tick_size = Unit::new(1, 0);
+        cfg.lot_size = Unit::new(1, 0);
+        Engine::new(cfg).unwrap()
+    }
+
+    fn run(e: &mut Engine, cmds: &[Command]) {
+        let mut out = Vec::new();
+        e.process_batch(cmds, &mut out);
+    }
+
+    /// The bytes a format 1 engine wrote for this state: the same fields, no extension.
+    fn format_1_bytes(e: &Engine) -> Vec<u8> {
+        let bytes = e.snapshot();
+        let (mut snap, rest): (Snapshot, &[u8]) = postcard::take_from_bytes(&bytes).unwrap();
+        assert_eq!(rest, [0], "the extension of an engine without funding is one `None`");
+        snap.format = FORMAT_1;
+        postcard::to_stdvec(&snap).unwrap()
+    }
+
+    #[test]
+    fn format_1_snapshots_restore_without_a_funding_interval() {
+        let mut e = perp();
+        run(
+            &mut e,
+            &[
+                Command::Place(NewOrder::limit(1, 7, Side::Sell, 100, 5)),
+                Command::Place(NewOrder::limit(2, 8, Side::Buy, 100, 2)),
+                Command::Place(NewOrder::limit(3, 8, Side::Buy, 90, 1)),
+            ],
+        );
+        let old = format_1_bytes(&e);
+        assert_eq!(old[0], 1);
+        let mut restored = Engine::restore(&old).unwrap();
+        assert_eq!(restored.last_funding_interval(), None);
+        // Restored from format 1, written as format 2: the same state as the engine it came from.
+        assert_eq!(restored.snapshot(), e.snapshot());
+        assert_eq!((restored.position(7), restored.position(8)), (-2, 2));
+        let mut out = Vec::new();
+        restored.process(&Command::Funding { interval: 1, rate: Rate(10_000), mark: 100 }, &mut out);
+        assert!(matches!(&out[..], [Event::Funding { payments, .. }] if payments.len() == 2));
+    }
+
+    #[test]
+    fn truncated_or_unknown_snapshots_are_errors() {
+        let mut e = perp();
+        run(&mut e, &[Command::Funding { interval: 9, rate: Rate(0), mark: 1 }]);
+        let bytes = e.snapshot();
+        assert_eq!(Engine::restore(&bytes).unwrap().last_funding_interval(), Some(9));
+        assert!(Engine::restore(&bytes[..bytes.len() - 1]).is_err());
+        let mut unknown = bytes.clone();
+        unknown[0] = 3;
+        assert_eq!(Engine::restore(&unknown).unwrap_err(), SnapshotError("unsupported format 3".into()));
+        assert!(Engine::restore(&[]).is_err());
     }
 }

@@ -142,6 +142,12 @@ wire_enum!(
         OrderNotFound = "ORDER_NOT_FOUND",
         AmendNotAllowed = "AMEND_NOT_ALLOWED",
         MalformedCommand = "MALFORMED_COMMAND",
+        // A perpetual-only command (liquidate, deleverage, funding) sent to a spot market.
+        PerpOnly = "PERP_ONLY",
+        // Liquidation or deleveraging of a position that is not there (flat, or the other side).
+        NoPosition = "NO_POSITION",
+        // Deleveraging an account against itself.
+        InvalidCounterparty = "INVALID_COUNTERPARTY",
     }
 );
 
@@ -156,6 +162,8 @@ wire_enum!(
         SelfTradeTaker = "SELF_TRADE_TAKER",
         SelfTradeMaker = "SELF_TRADE_MAKER",
         ReduceOnly = "REDUCE_ONLY",
+        // Open orders of an account being liquidated.
+        Liquidation = "LIQUIDATION",
     }
 );
 
@@ -289,10 +297,36 @@ pub enum Command {
     SetMarkPrice {
         price: Price,
     },
+    /// Closes (part of) a position: cancels the account's live orders in the market, then runs
+    /// `order_id` as an IOC reduce-only limit order at `price`, its quantity clamped to the
+    /// position. `side` is the closing side (SELL closes a long).
+    Liquidate {
+        order_id: OrderId,
+        account: AccountId,
+        side: Side,
+        qty: Qty,
+        price: Price,
+    },
+    /// Auto-deleveraging: `account`'s position is reduced by `qty` on `side` and `counterparty`'s
+    /// opposite position by the same quantity, at `price`, off the book and without fees.
+    Deleverage {
+        account: AccountId,
+        counterparty: AccountId,
+        side: Side,
+        qty: Qty,
+        price: Price,
+    },
+    /// Settles one funding interval (ending at `interval`, unix ms) at `rate` (signed, a positive
+    /// rate makes longs pay) and `mark`. An interval not after the last settled one does nothing.
+    Funding {
+        interval: u64,
+        rate: crate::config::Rate,
+        mark: Price,
+    },
 }
 
 /// What happened. Every event has the market's next sequence number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     Accepted {
         seq: Seq,
@@ -358,6 +392,41 @@ pub enum Event {
         qty: Total,
         orders: u32,
     },
+    /// A liquidation order starts (after the account's orders were cancelled); its trades and
+    /// the cancellation of any remainder follow. `qty` is already clamped to the position.
+    Liquidation {
+        seq: Seq,
+        order_id: OrderId,
+        account: AccountId,
+        side: Side,
+        qty: Qty,
+        price: Price,
+    },
+    /// Auto-deleveraging done: `account` traded `qty` on `side` with `counterparty` at `price`.
+    Adl {
+        seq: Seq,
+        account: AccountId,
+        counterparty: AccountId,
+        side: Side,
+        qty: Qty,
+        price: Price,
+    },
+    /// A command without an order (deleverage, funding) that did nothing.
+    CommandRejected {
+        seq: Seq,
+        reason: RejectReason,
+    },
+    /// One settled funding interval: every open position's payment (quote atoms, negative = the
+    /// account pays), in account order, and the rounding remainder booked to the house so that
+    /// payments plus `house` sum to zero.
+    Funding {
+        seq: Seq,
+        interval: u64,
+        rate: crate::config::Rate,
+        mark: Price,
+        payments: Vec<(AccountId, i128)>,
+        house: i128,
+    },
 }
 
 impl Event {
@@ -370,7 +439,11 @@ impl Event {
             | Event::Cancelled { seq, .. }
             | Event::Expired { seq, .. }
             | Event::Amended { seq, .. }
-            | Event::BookDelta { seq, .. } => seq,
+            | Event::BookDelta { seq, .. }
+            | Event::Liquidation { seq, .. }
+            | Event::Adl { seq, .. }
+            | Event::CommandRejected { seq, .. }
+            | Event::Funding { seq, .. } => seq,
         }
     }
 
@@ -384,6 +457,10 @@ impl Event {
             Event::Expired { .. } => "expired",
             Event::Amended { .. } => "amended",
             Event::BookDelta { .. } => "book_delta",
+            Event::Liquidation { .. } => "liquidation",
+            Event::Adl { .. } => "adl",
+            Event::CommandRejected { .. } => "command_rejected",
+            Event::Funding { .. } => "funding",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Property tests on random command streams: the book is never crossed and its structure holds
-//! (FIFO at every level), quantity is conserved, positions sum to zero, and snapshot + replay
-//! equals replay from scratch.
+//! (FIFO at every level), quantity is conserved, positions sum to zero (whatever mix of orders,
+//! liquidations and deleveraging), funding sums to zero, and snapshot + replay equals replay from
+//! scratch.
 
 mod common;
 
@@ -17,6 +18,9 @@ enum Op {
     Time { dt: u64 },
     Mark { price: i64 },
     CancelAll { account: u64 },
+    Liquidate { account: u64, side: bool, qty: i64, price: i64 },
+    Deleverage { account: u64, counterparty: u64, side: bool, qty: i64, price: i64 },
+    Funding { dt: u64, rate: i64, mark: i64 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -31,6 +35,11 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (1u64..20).prop_map(|dt| Op::Time { dt }),
         1 => (88i64..113).prop_map(|price| Op::Mark { price }),
         1 => (0u64..4).prop_map(|account| Op::CancelAll { account }),
+        2 => (0u64..4, any::<bool>(), 1i64..12, 85i64..116)
+            .prop_map(|(account, side, qty, price)| Op::Liquidate { account, side, qty, price }),
+        2 => (0u64..4, 0u64..4, any::<bool>(), 1i64..12, 85i64..116)
+            .prop_map(|(account, counterparty, side, qty, price)| Op::Deleverage { account, counterparty, side, qty, price }),
+        1 => (0u64..3, -500_000i64..500_000, 88i64..113).prop_map(|(dt, rate, mark)| Op::Funding { dt, rate, mark }),
     ]
 }
 
@@ -38,6 +47,8 @@ fn op() -> impl Strategy<Value = Op> {
 fn commands(ops: &[Op]) -> Vec<Command> {
     let mut placed: Vec<(u64, u64)> = Vec::new();
     let mut now = 0;
+    let mut interval = 0;
+    let side_of = |buy: bool| if buy { Side::Buy } else { Side::Sell };
     ops.iter()
         .map(|op| match *op {
             Op::Place { account, side, kind, tif, price, qty, flags, stp, trigger } => {
@@ -91,6 +102,19 @@ fn commands(ops: &[Op]) -> Vec<Command> {
             }
             Op::Mark { price } => Command::SetMarkPrice { price },
             Op::CancelAll { account } => Command::CancelAll { account },
+            Op::Liquidate { account, side, qty, price } => {
+                let order_id = placed.len() as u64 + 1;
+                placed.push((order_id, account));
+                Command::Liquidate { order_id, account, side: side_of(side), qty, price }
+            }
+            Op::Deleverage { account, counterparty, side, qty, price } => {
+                Command::Deleverage { account, counterparty, side: side_of(side), qty, price }
+            }
+            Op::Funding { dt, rate, mark } => {
+                // dt 0 repeats the last interval: it must pay nothing.
+                interval += dt;
+                Command::Funding { interval, rate: Rate(rate), mark }
+            }
             _ => Command::AdvanceTime { now },
         })
         .collect()
@@ -110,7 +134,7 @@ fn check_conservation(e: &Engine, events: &[Event]) -> Result<(), TestCaseError>
     };
     for ev in events {
         match *ev {
-            Event::Accepted { order_id, qty, .. } => {
+            Event::Accepted { order_id, qty, .. } | Event::Liquidation { order_id, qty, .. } => {
                 open.insert(order_id, qty);
             }
             Event::Trade { taker_order_id, maker_order_id, qty, .. } => {
@@ -135,6 +159,58 @@ fn check_conservation(e: &Engine, events: &[Event]) -> Result<(), TestCaseError>
     Ok(())
 }
 
+/// What a liquidation, a deleveraging or a funding command may do to the positions.
+fn check_perp_command(
+    e: &Engine,
+    cmd: &Command,
+    before: &[i128],
+    events: &[Event],
+    settled: &mut Option<u64>,
+) -> Result<(), TestCaseError> {
+    let after: Vec<i128> = (0..4).map(|a| e.position(a)).collect();
+    match *cmd {
+        Command::Liquidate { account, .. } => {
+            let (b, a) = (before[account as usize], after[account as usize]);
+            // Only ever closes: never grows, never flips.
+            prop_assert!(a.abs() <= b.abs() && a * b >= 0, "liquidation moved {} to {}", b, a);
+            if events.iter().any(|ev| matches!(ev, Event::Liquidation { .. })) {
+                prop_assert!(e.orders_of(account).is_empty(), "orders left after liquidating {}", account);
+            }
+        }
+        Command::Deleverage { account, counterparty, .. } => {
+            for x in [account, counterparty] {
+                let (b, a) = (before[x as usize], after[x as usize]);
+                prop_assert!(a.abs() <= b.abs() && a * b >= 0, "deleveraging moved {} to {}", b, a);
+            }
+            let done = events.iter().any(|ev| matches!(ev, Event::Adl { .. }));
+            prop_assert_eq!(done, after != before);
+        }
+        Command::Funding { interval, rate, mark } => {
+            prop_assert_eq!(&after, &before);
+            let fundings: Vec<&Event> = events.iter().filter(|ev| matches!(ev, Event::Funding { .. })).collect();
+            if settled.is_some_and(|s| interval <= s) {
+                prop_assert!(events.is_empty(), "interval {} settled twice", interval);
+            } else {
+                prop_assert_eq!(fundings.len(), 1);
+                *settled = Some(interval);
+            }
+            for ev in fundings {
+                let Event::Funding { payments, house, .. } = ev else { unreachable!() };
+                prop_assert_eq!(payments.iter().map(|p| p.1).sum::<i128>() + house, 0);
+                prop_assert!(*house >= 0);
+                let open: Vec<u64> = (0..4u64).filter(|&a| after[a as usize] != 0).collect();
+                prop_assert_eq!(payments.iter().map(|p| p.0).collect::<Vec<_>>(), open);
+                for &(account, paid) in payments {
+                    let size = after[account as usize] as i64;
+                    prop_assert_eq!(paid, margin::funding_payment(e.config(), size, mark, rate));
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 fn run_all(e: &mut Engine, cmds: &[Command]) -> Vec<Event> {
     let mut out = Vec::new();
     for c in cmds {
@@ -151,13 +227,16 @@ proptest! {
         let mut e = perp();
         let mut out = Vec::new();
         let mut last_seq = 0;
+        let mut settled: Option<u64> = None;
         for c in commands(&ops) {
+            let before: Vec<i128> = (0..4).map(|a| e.position(a)).collect();
             e.process(&c, &mut out);
             e.check_invariants().map_err(TestCaseError::fail)?;
             for ev in &out[..] {
                 prop_assert_eq!(ev.seq(), last_seq + 1);
                 last_seq = ev.seq();
             }
+            check_perp_command(&e, &c, &before, &out, &mut settled)?;
             out.clear();
             let net: i128 = (0..4).map(|a| e.position(a)).sum();
             prop_assert_eq!(net, 0);

@@ -102,6 +102,32 @@ impl PyEngine {
         self.run(Command::SetMarkPrice { price })
     }
 
+    /// Liquidates (part of) a position: cancels the account's orders, then an IOC reduce-only
+    /// limit order `order_id` at `price` ticks for at most `qty` lots on `side` (SELL closes a long).
+    fn liquidate(&mut self, order_id: u64, account: u64, side: &str, qty: i64, price: i64) -> PyResult<PyEvents> {
+        let side = side_of(side)?;
+        Ok(self.run(Command::Liquidate { order_id, account, side, qty, price }))
+    }
+
+    /// Auto-deleveraging: `account` closes up to `qty` lots on `side` against `counterparty`'s
+    /// opposite position at `price` ticks, off the book.
+    fn deleverage(&mut self, account: u64, counterparty: u64, side: &str, qty: i64, price: i64) -> PyResult<PyEvents> {
+        let side = side_of(side)?;
+        Ok(self.run(Command::Deleverage { account, counterparty, side, qty, price }))
+    }
+
+    /// Settles the funding interval ending at `interval` (unix ms) at `rate` (10^-8 units, signed)
+    /// and `mark` ticks; an interval not after the last settled one does nothing.
+    fn funding(&mut self, interval: u64, rate: i64, mark: i64) -> PyEvents {
+        self.run(Command::Funding { interval, rate: ordex_engine::Rate(rate), mark })
+    }
+
+    /// End of the last settled funding interval (unix ms), or None.
+    #[getter]
+    fn last_funding_interval(&self) -> Option<u64> {
+        self.inner.last_funding_interval()
+    }
+
     /// Applies one command object.
     fn submit(&mut self, command: &Bound<'_, PyAny>) -> PyResult<PyEvents> {
         Ok(self.run(extract_command(command)?))

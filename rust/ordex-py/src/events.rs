@@ -15,7 +15,8 @@ pub struct PyEvent {
 
 #[pymethods]
 impl PyEvent {
-    /// accepted, rejected, triggered, trade, cancelled, expired, amended or book_delta.
+    /// accepted, rejected, triggered, trade, cancelled, expired, amended, book_delta,
+    /// liquidation, adl, command_rejected or funding.
     #[getter]
     fn kind(&self) -> &'static str {
         self.inner.kind()
@@ -32,8 +33,9 @@ impl PyEvent {
             | Event::Triggered { order_id, .. }
             | Event::Cancelled { order_id, .. }
             | Event::Expired { order_id, .. }
-            | Event::Amended { order_id, .. } => Some(order_id),
-            Event::Trade { .. } | Event::BookDelta { .. } => None,
+            | Event::Amended { order_id, .. }
+            | Event::Liquidation { order_id, .. } => Some(order_id),
+            _ => None,
         }
     }
     #[getter]
@@ -44,15 +46,21 @@ impl PyEvent {
             | Event::Triggered { account, .. }
             | Event::Cancelled { account, .. }
             | Event::Expired { account, .. }
-            | Event::Amended { account, .. } => Some(account),
-            Event::Trade { .. } | Event::BookDelta { .. } => None,
+            | Event::Amended { account, .. }
+            | Event::Liquidation { account, .. }
+            | Event::Adl { account, .. } => Some(account),
+            _ => None,
         }
     }
-    /// Order side (accepted), taker side (trade) or book side (book_delta).
+    /// Order side (accepted, liquidation), taker side (trade), book side (book_delta) or the
+    /// deleveraged account's side (adl).
     #[getter]
     fn side(&self) -> Option<&'static str> {
         match self.inner {
-            Event::Accepted { side, .. } | Event::BookDelta { side, .. } => Some(side.as_str()),
+            Event::Accepted { side, .. }
+            | Event::BookDelta { side, .. }
+            | Event::Liquidation { side, .. }
+            | Event::Adl { side, .. } => Some(side.as_str()),
             Event::Trade { taker_side, .. } => Some(taker_side.as_str()),
             _ => None,
         }
@@ -69,7 +77,11 @@ impl PyEvent {
     fn price(&self) -> Option<i64> {
         match self.inner {
             Event::Accepted { price, .. } => price,
-            Event::Trade { price, .. } | Event::Amended { price, .. } | Event::BookDelta { price, .. } => Some(price),
+            Event::Trade { price, .. }
+            | Event::Amended { price, .. }
+            | Event::BookDelta { price, .. }
+            | Event::Liquidation { price, .. }
+            | Event::Adl { price, .. } => Some(price),
             _ => None,
         }
     }
@@ -77,9 +89,11 @@ impl PyEvent {
     #[getter]
     fn qty(&self) -> Option<i128> {
         match self.inner {
-            Event::Accepted { qty, .. } | Event::Trade { qty, .. } | Event::Amended { qty, .. } => {
-                Some(i128::from(qty))
-            }
+            Event::Accepted { qty, .. }
+            | Event::Trade { qty, .. }
+            | Event::Amended { qty, .. }
+            | Event::Liquidation { qty, .. }
+            | Event::Adl { qty, .. } => Some(i128::from(qty)),
             Event::BookDelta { qty, .. } => Some(qty),
             _ => None,
         }
@@ -92,11 +106,11 @@ impl PyEvent {
             _ => None,
         }
     }
-    /// Stable reason code (rejected, cancelled).
+    /// Stable reason code (rejected, cancelled, command_rejected).
     #[getter]
     fn reason(&self) -> Option<&'static str> {
         match self.inner {
-            Event::Rejected { reason, .. } => Some(reason.as_str()),
+            Event::Rejected { reason, .. } | Event::CommandRejected { reason, .. } => Some(reason.as_str()),
             Event::Cancelled { reason, .. } => Some(reason.as_str()),
             _ => None,
         }
@@ -168,6 +182,55 @@ impl PyEvent {
         }
     }
 
+    /// The account on the other side of an auto-deleveraging (adl).
+    #[getter]
+    fn counterparty(&self) -> Option<u64> {
+        match self.inner {
+            Event::Adl { counterparty, .. } => Some(counterparty),
+            _ => None,
+        }
+    }
+    /// End of the settled funding interval, unix milliseconds (funding).
+    #[getter]
+    fn interval(&self) -> Option<u64> {
+        match self.inner {
+            Event::Funding { interval, .. } => Some(interval),
+            _ => None,
+        }
+    }
+    /// Funding rate in units of 10^-8 (funding).
+    #[getter]
+    fn rate(&self) -> Option<i64> {
+        match self.inner {
+            Event::Funding { rate, .. } => Some(rate.0),
+            _ => None,
+        }
+    }
+    /// Mark price in ticks (funding).
+    #[getter]
+    fn mark(&self) -> Option<i64> {
+        match self.inner {
+            Event::Funding { mark, .. } => Some(mark),
+            _ => None,
+        }
+    }
+    /// `(account, quote atoms)` per open position, negative = the account pays (funding).
+    #[getter]
+    fn payments(&self) -> Option<Vec<(u64, i128)>> {
+        match &self.inner {
+            Event::Funding { payments, .. } => Some(payments.clone()),
+            _ => None,
+        }
+    }
+    /// Rounding remainder booked to the house, quote atoms (funding).
+    #[getter]
+    fn house(&self) -> Option<i128> {
+        match self.inner {
+            Event::Funding { house, .. } => Some(house),
+            _ => None,
+        }
+    }
+
     /// The fields that apply to this kind, as a dict.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
@@ -178,7 +241,7 @@ impl PyEvent {
         }
         put!(order_id, account, side, order_type, price, qty, remaining, reason, trigger_price);
         put!(taker_order_id, taker_account, maker_order_id, maker_account, taker_fee, maker_fee);
-        put!(priority_kept, orders);
+        put!(priority_kept, orders, counterparty, interval, rate, mark, payments, house);
         if let Event::Accepted { price: None, .. } = self.inner {
             d.set_item("price", py.None())?;
         }
@@ -213,7 +276,7 @@ impl PyEvents {
         if i < 0 || i >= n {
             return Err(PyIndexError::new_err("event index out of range"));
         }
-        Ok(PyEvent { inner: self.events[i as usize] })
+        Ok(PyEvent { inner: self.events[i as usize].clone() })
     }
 
     fn __iter__(slf: PyRef<'_, Self>) -> EventsIter {
@@ -257,7 +320,7 @@ impl EventsIter {
 
     fn __next__(&mut self, py: Python<'_>) -> Option<PyEvent> {
         let events = self.events.bind(py).get();
-        let e = events.events.get(self.next).copied()?;
+        let e = events.events.get(self.next).cloned()?;
         self.next += 1;
         Some(PyEvent { inner: e })
     }

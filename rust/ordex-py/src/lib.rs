@@ -6,6 +6,7 @@ mod config;
 mod engine;
 mod errors;
 mod events;
+mod evm;
 mod flow;
 mod flow_run;
 mod margin;
@@ -43,5 +44,6 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     margin::register(m)?;
     uniswap::register(m)?;
+    evm::register(m)?;
     Ok(())
 }

@@ -15,7 +15,6 @@ from typing import Any
 import asyncpg
 import orjson
 from fastapi import FastAPI
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ordex.api.realtime.lifecycle import close_market_data
@@ -29,6 +28,7 @@ from ordex.api.realtime.ws import WsHub
 from ordex.config import Settings
 from ordex.crypto import SecretBox
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services.live_feeds import FeedHub
 from ordex.services.live_messages import BROADCAST_CHANNEL, USER_CHANNEL_PREFIX, UserMessages
 from ordex.services.market_data import CcxtExchanges, MarketDataService
@@ -62,8 +62,8 @@ class RealtimeRuntime:
         return pool
 
     @property
-    def redis(self) -> Redis:
-        redis: Redis = self._app.state.redis
+    def redis(self) -> RedisClient:
+        redis: RedisClient = self._app.state.redis
         return redis
 
     def secret_box(self) -> SecretBox:

@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Path, Response
-from redis.asyncio import Redis
 
 from ordex.api.automation_deps import AutomationSettingsDep, automation_settings_of
 from ordex.api.deps import CurrentUser, DbConn, RedisDep
@@ -31,6 +30,7 @@ from ordex.api.schemas_agents import (
 )
 from ordex.config import Settings
 from ordex.logging import get_logger
+from ordex.redis_client import RedisClient
 from ordex.services import agents
 from ordex.services.automation_config import AutomationSettings
 from ordex.workers.lease import Lease
@@ -47,7 +47,7 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
 
 async def sweep_agent_health(
     pool: asyncpg.Pool,
-    redis: Redis,
+    redis: RedisClient,
     settings: AutomationSettings,
     lease_ms: int,
     stop: asyncio.Event,

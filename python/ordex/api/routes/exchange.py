@@ -10,8 +10,11 @@ Errors use the root envelope `{"error": {"code", "message"}}` with these statuse
 - 404 MARKET_NOT_FOUND: an unknown market id or alias. 404 ORDER_NOT_FOUND: an unknown order or
   another account's.
 - 409 DUPLICATE_CLIENT_ORDER_ID: a live order of the account already uses the clientOrderId.
-  409 ORDER_NOT_OPEN: cancelling an order that is already final.
-- 422 INSUFFICIENT_MARGIN: the account cannot afford the order's hold.
+  409 ORDER_NOT_OPEN: cancelling an order that is already final. 409 MARGIN_MODE_LOCKED: a margin
+  mode change while the account has a position or open orders in the market. 409 NOT_ISOLATED:
+  moving margin of a position that is not an open isolated one.
+- 422 INSUFFICIENT_MARGIN: the account cannot afford the order's hold, the margin added, or the
+  margin removed (the position would fall below its initial margin).
 
 `POST /orders` and `DELETE /orders/{orderId}` answer 202: the order is queued for its market's
 engine; its status follows from the engine's events.
@@ -29,7 +32,7 @@ from typing import Annotated, Any, Literal, NoReturn
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from ordex.api.deps import AdminPrincipal, CurrentPrincipal, CurrentUser, DbConn
+from ordex.api.deps import AdminPrincipal, CurrentPrincipal, CurrentUser, DbConn, RedisDep
 from ordex.api.schemas_exchange import (
     EXCHANGE_ERRORS,
     BalanceOut,
@@ -37,28 +40,39 @@ from ordex.api.schemas_exchange import (
     DepositBody,
     DrainOut,
     FillOut,
+    FundingPaymentOut,
+    FundingRateOut,
+    MarginModeBody,
+    MarginModeOut,
     MarketOut,
     OrderAccepted,
     OrderBody,
     OrderOut,
+    PositionMarginBody,
     PositionOut,
     balance_json,
     fill_json,
+    funding_payment_json,
+    funding_rate_json,
     market_json,
     order_json,
     position_json,
 )
+from ordex.db.positions import PositionRow
 from ordex.db.types import Connection
 from ordex.services import deposits as deposits_service
+from ordex.services import funding as funding_service
+from ordex.services import isolated_margin, mark_prices, portfolio
 from ordex.services import orders as orders_service
-from ordex.services import portfolio
 from ordex.services.exchange_errors import (
     ExchangeError,
     invalid_order,
     invalid_request,
     order_not_found,
 )
-from ordex.services.markets import MarketRegistry
+from ordex.services.isolated_margin import ISOLATED
+from ordex.services.mark_prices import PositionMark
+from ordex.services.markets import Market, MarketRegistry
 from ordex.services.order_batcher import OrderBatcher
 from ordex.services.order_requests import parse_order_request
 from ordex.services.trading_accounts import ensure_trading_account, find_trading_account
@@ -127,7 +141,9 @@ async def _json_body(request: Request, error: Callable[..., ExchangeError]) -> A
         raise error("Invalid JSON body") from None
 
 
-def _body_schema(model: type[OrderBody] | type[DepositBody]) -> dict[str, Any]:
+def _body_schema(
+    model: type[OrderBody] | type[DepositBody] | type[MarginModeBody] | type[PositionMarginBody],
+) -> dict[str, Any]:
     return {
         "requestBody": {
             "required": True,
@@ -136,15 +152,34 @@ def _body_schema(model: type[OrderBody] | type[DepositBody]) -> dict[str, Any]:
     }
 
 
+async def _markets_json(redis: RedisDep, markets: list[Market]) -> list[dict[str, Any]]:
+    """The markets with their mark and funding outlook (perpetuals; None where unknown)."""
+    marks = await mark_prices.read_marks(redis, [m.id for m in markets if m.is_perp])
+    now_ms = int(time.time() * 1000)
+    answers = []
+    for market in markets:
+        outlook = await funding_service.outlook(redis, market, now_ms)
+        next_funding = outlook.next_funding_ms
+        answers.append(
+            market_json(
+                market,
+                marks.get(market.id),
+                outlook.predicted_rate,
+                None if next_funding is None else funding_service.ms_to_datetime(next_funding),
+            )
+        )
+    return answers
+
+
 @router.get("/markets", response_model=list[MarketOut])
-async def list_markets(registry: Registry) -> list[dict[str, Any]]:
-    return [market_json(m) for m in registry.markets]
+async def list_markets(registry: Registry, redis: RedisDep) -> list[dict[str, Any]]:
+    return await _markets_json(redis, list(registry.markets))
 
 
 # `:path` so that aliases with a slash (`ETH/USDC`) resolve too.
 @router.get("/markets/{marketId:path}", response_model=MarketOut)
-async def get_market(marketId: str, registry: Registry) -> dict[str, Any]:
-    return market_json(registry.resolve(marketId))
+async def get_market(marketId: str, registry: Registry, redis: RedisDep) -> dict[str, Any]:
+    return (await _markets_json(redis, [registry.resolve(marketId)]))[0]
 
 
 @router.post("/deposits", response_model=BalanceOut, openapi_extra=_body_schema(DepositBody))
@@ -229,13 +264,118 @@ async def list_balances(user: CurrentUser, conn: DbConn) -> list[dict[str, Any]]
     return [balance_json(b) for b in await portfolio.list_balances(conn, account_id)]
 
 
+async def _positions_json(
+    conn: Connection,
+    registry: MarketRegistry,
+    redis: RedisDep,
+    positions: list[PositionRow],
+    all_positions: list[PositionRow],
+) -> list[dict[str, Any]]:
+    """`positions` at their marks: the cross ones against the account's cross collateral (its
+    totals less the isolated margins of `all_positions`, the account's), each isolated one
+    against its own margin."""
+    account_id = positions[0].account_id if positions else None
+    marks = await mark_prices.read_marks(redis, [p.market_id for p in positions])
+    prices = {market_id: mark.price for market_id, mark in marks.items()}
+    balances = await portfolio.list_balances(conn, account_id)
+    markets = [registry.find(p.market_id) for p in positions]
+    cross_collateral = {b.asset: b.total for b in balances}
+    for p in all_positions:
+        market = registry.find(p.market_id)
+        if p.margin_mode == ISOLATED and market is not None:
+            quote = market.row.quote_asset
+            cross_collateral[quote] = cross_collateral.get(quote, Decimal(0)) - p.isolated_margin
+    cross = [i for i, p in enumerate(positions) if p.margin_mode != ISOLATED]
+    valued: list[PositionMark | None] = [None] * len(positions)
+    cross_valued = mark_prices.value_positions(
+        [(markets[i], positions[i].size, positions[i].cost) for i in cross],
+        prices,
+        cross_collateral,
+    )
+    for i, value in zip(cross, cross_valued, strict=True):
+        valued[i] = value
+    for i, p in enumerate(positions):
+        market = markets[i]
+        if p.margin_mode == ISOLATED:
+            quote = market.row.quote_asset if market is not None else ""
+            [valued[i]] = mark_prices.value_positions(
+                [(market, p.size, p.cost)], prices, {quote: p.isolated_margin}
+            )
+    return [position_json(p, m, v) for p, m, v in zip(positions, markets, valued, strict=True)]
+
+
 @router.get("/positions", response_model=list[PositionOut])
 async def list_positions(
-    user: CurrentUser, conn: DbConn, registry: Registry
+    user: CurrentUser, conn: DbConn, registry: Registry, redis: RedisDep
 ) -> list[dict[str, Any]]:
     account_id = await find_trading_account(conn, user.id)
     positions = await portfolio.list_positions(conn, account_id)
-    return [position_json(p, registry.find(p.market_id)) for p in positions]
+    return await _positions_json(conn, registry, redis, positions, positions)
+
+
+@router.post(
+    "/margin-mode", response_model=MarginModeOut, openapi_extra=_body_schema(MarginModeBody)
+)
+async def set_margin_mode(
+    request: Request, user: CurrentUser, conn: DbConn, registry: Registry
+) -> dict[str, Any]:
+    """The account's margin mode in a perpetual market: CROSS (the default) or ISOLATED; refused
+    (409 MARGIN_MODE_LOCKED) while the account has a position or open orders in it."""
+    body = await _json_body(request, invalid_request)
+    if not isinstance(body, dict):
+        raise invalid_request("The body must be a JSON object")
+    account_id = await _ensure_account(request, conn, user.id)
+    market, mode = await isolated_margin.set_margin_mode(
+        conn, registry, account_id, body.get("marketId"), body.get("marginMode")
+    )
+    return {"marketId": market.id, "marginMode": mode}
+
+
+@router.post(
+    "/positions/margin",
+    response_model=PositionOut,
+    openapi_extra=_body_schema(PositionMarginBody),
+)
+async def move_position_margin(
+    request: Request, user: CurrentUser, conn: DbConn, registry: Registry, redis: RedisDep
+) -> dict[str, Any]:
+    """Adds margin to an isolated position (a positive amount, out of the free cross
+    collateral) or removes some (negative, while the position keeps its initial margin);
+    answers the position."""
+    body = await _json_body(request, invalid_request)
+    if not isinstance(body, dict):
+        raise invalid_request("The body must be a JSON object")
+    account_id = await _ensure_account(request, conn, user.id)
+    position = await isolated_margin.move_margin(
+        conn, redis, registry, account_id, body.get("marketId"), body.get("amount")
+    )
+    every = await portfolio.list_positions(conn, account_id)
+    return (await _positions_json(conn, registry, redis, [position], every))[0]
+
+
+@router.get("/funding", response_model=list[FundingPaymentOut])
+async def list_funding(
+    user: CurrentUser,
+    conn: DbConn,
+    registry: Registry,
+    marketId: str | None = None,
+    limit: Limit = 100,
+) -> list[dict[str, Any]]:
+    """The caller's funding payments, newest interval first (negative amounts were paid)."""
+    market = None if marketId is None else registry.resolve(marketId)
+    account_id = await find_trading_account(conn, user.id)
+    payments = await funding_service.list_payments(conn, account_id, market=market, limit=limit)
+    return [funding_payment_json(p) for p in payments]
+
+
+@router.get("/funding-rates", response_model=list[FundingRateOut])
+async def list_funding_rates(
+    conn: DbConn, registry: Registry, marketId: str, limit: Limit = 100
+) -> list[dict[str, Any]]:
+    """The market's settled funding rates, newest interval first."""
+    market = registry.resolve(marketId)
+    rates = await funding_service.list_rates(conn, market, limit=limit)
+    return [funding_rate_json(r) for r in rates]
 
 
 @router.get("/fills", response_model=list[FillOut])

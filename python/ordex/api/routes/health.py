@@ -9,10 +9,10 @@ from typing import Any
 import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from redis.asyncio import Redis
 
 from ordex.api.schemas import API_ERRORS
 from ordex.db.pool import ping
+from ordex.redis_client import RedisClient
 from ordex.version import VERSION
 
 public_router = APIRouter(tags=["health"], responses=API_ERRORS)
@@ -48,7 +48,7 @@ async def _check_database(pool: asyncpg.Pool) -> str | None:
     return None
 
 
-async def _check_redis(redis: Redis) -> str | None:
+async def _check_redis(redis: RedisClient) -> str | None:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             await redis.ping()

@@ -1,0 +1,144 @@
+//! `decode_range` and `encode_rows` on hand-made answers, and never a panic on arbitrary bytes.
+
+use ordex_evm::{decode_range, encode_rows, BlockPrices, PoolEventKind};
+use proptest::prelude::*;
+use rstest::rstest;
+use std::collections::HashMap;
+
+const TRANSFER: &str = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
+const SINGLE: &str = "0xc3d58168c5ae7397731d063d5bbf3d657854427343f4c083240f7aacaa2d0f62";
+const BATCH: &str = "0x4a39dc06d4c0dbc64b70af90fd698a233a518aa5d07e595d983b8c0526c8f7fb";
+const DEPOSIT: &str = "0xe1fffcc4923d04b559f4d29a8bfc6cda04eb5b0d3c460751c2402c5c5cc9109c";
+const SWAP: &str = "0xc42079f94a6350d7e6235f29174924f928cc2ac818eb64fed8004e115fbcca67";
+
+const TOKEN: &str = "0x1111111111111111111111111111111111111111";
+const ALICE: &str = "0x000000000000000000000000aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const BOB: &str = "0x000000000000000000000000bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+fn hash(n: u8) -> String {
+    format!("0x{}", format!("{n:02x}").repeat(32))
+}
+
+fn word(n: u64) -> String {
+    format!("{n:064x}")
+}
+
+fn log(topics: &[&str], data: &str) -> String {
+    let topics: Vec<String> = topics.iter().map(|t| format!("\"{t}\"")).collect();
+    format!(
+        r#"{{"address":"{TOKEN}","topics":[{}],"data":"{data}","logIndex":"0x3","removed":false}}"#,
+        topics.join(",")
+    )
+}
+
+/// One block (number 5) with one transaction whose receipt has `logs`; ids 1 and 2.
+fn answer(logs: &[String]) -> String {
+    let tx = hash(0xcc);
+    let block = hash(0xb5);
+    format!(
+        r#"[{{"jsonrpc":"2.0","id":2,"result":[{{"transactionHash":"{tx}","blockHash":"{block}","contractAddress":null,"gasUsed":"0x5208","effectiveGasPrice":"0x3b9aca00","status":"0x1","logs":[{}]}}]}},
+           {{"jsonrpc":"2.0","id":1,"result":{{"number":"0x5","hash":"{block}","parentHash":"{}","timestamp":"0x6751a000","transactions":[{{"hash":"{tx}","transactionIndex":"0x0","from":"0x{}","to":"{TOKEN}","value":"0xde0b6b3a7640000","nonce":"0x7","gas":"0x30000","gasPrice":"0x3b9aca00","input":"0xa9059cbb00","type":"0x2"}}]}}}}]"#,
+        logs.join(","),
+        hash(0xb4),
+        "aa".repeat(20),
+    )
+}
+
+#[rstest]
+#[case::erc20(log(&[TRANSFER, ALICE, BOB], &format!("0x{}", word(250))), 1, "ERC-20")]
+#[case::erc721(log(&[TRANSFER, ALICE, BOB, &format!("0x{}", word(9))], "0x"), 1, "ERC-721")]
+#[case::erc1155_single(log(&[SINGLE, ALICE, ALICE, BOB], &format!("0x{}{}", word(7), word(100))), 1, "ERC-1155")]
+#[case::erc1155_batch(
+    log(&[BATCH, ALICE, ALICE, BOB], &format!("0x{}{}{}{}{}{}{}", word(64), word(160), word(2), word(7), word(8), word(2), word(10))),
+    0, ""
+)]
+#[case::weth_deposit(log(&[DEPOSIT, BOB], &format!("0x{}", word(5))), 1, "ERC-20")]
+#[case::erc20_bad_length(log(&[TRANSFER, ALICE, BOB], "0x01"), 0, "")]
+#[case::not_an_address(log(&[TRANSFER, &hash(1), BOB], &format!("0x{}", word(1))), 0, "")]
+fn transfers_decoded_as_python_does(#[case] log: String, #[case] transfers: usize, #[case] standard: &str) {
+    let weth = Some([0x11; 20]);
+    let range = decode_range(answer(&[log]).as_bytes(), 1, 1, weth).expect("canonical");
+    assert_eq!(range.blocks.len(), 1);
+    assert_eq!(range.txs[0].transfers, range.transfers.len());
+    if standard.is_empty() {
+        // the malformed batch above: ids and values of different lengths
+        assert_eq!(range.transfers.len(), transfers);
+        return;
+    }
+    assert_eq!(range.transfers.len(), transfers);
+    let prices = vec![BlockPrices { eth_usd: Some("3000.5".into()), tokens: vec![([0x11; 20], "2".into())] }];
+    let decimals = HashMap::from([([0x11; 20], 6u32)]);
+    let encoded = encode_rows(&range, &prices, &decimals).unwrap();
+    let row = String::from_utf8(encoded.transfers).unwrap();
+    assert!(row.contains(&format!("\t{standard}\t")), "{row}");
+    let tx = String::from_utf8(encoded.transactions).unwrap();
+    // 1 ETH at 3000.5 USD; a fee of 21000 gwei.
+    assert!(tx.ends_with("\t3000.5\t3000.500000000000000000\t0.063010500000000000\n"), "{tx}");
+    assert!(tx.contains("\t2024-12-05T12:43:44+00:00\t"), "{tx}");
+}
+
+#[test]
+fn a_batch_gives_one_row_per_id() {
+    let data = format!("0x{}{}{}{}{}{}{}", word(64), word(160), word(2), word(7), word(8), word(2), word(10));
+    let data = format!("{}{}", data, word(5));
+    let range = decode_range(answer(&[log(&[BATCH, ALICE, ALICE, BOB], &data)]).as_bytes(), 1, 1, None).unwrap();
+    let ids: Vec<_> = range.transfers.iter().map(|t| (t.batch_index, t.token_id.unwrap().as_u64())).collect();
+    assert_eq!(ids, vec![(0, 7), (1, 8)]);
+    let amounts: Vec<_> = range.transfers.iter().map(|t| t.amount.as_u64()).collect();
+    assert_eq!(amounts, vec![10, 5]);
+}
+
+#[test]
+fn swaps_are_pool_events_and_weth_needs_its_contract() {
+    let swap = log(&[SWAP, ALICE, BOB], &format!("0x{}{}{}{}{}", word(1), word(2), word(77), word(88), word(3)));
+    let deposit = log(&[DEPOSIT, BOB], &format!("0x{}", word(5)));
+    let range = decode_range(answer(&[swap, deposit]).as_bytes(), 1, 1, None).unwrap();
+    assert!(range.transfers.is_empty(), "no WETH configured: a Deposit is nothing");
+    assert_eq!(range.pool_events.len(), 1);
+    assert_eq!(range.pool_events[0].kind, PoolEventKind::Swap);
+    assert_eq!(range.pool_events[0].a[31], 77);
+    assert_eq!(range.pool_events[0].b[31], 88);
+    assert!(range.blocks[0].active);
+}
+
+#[rstest]
+#[case::error_answer(
+    r#"[{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}},{"jsonrpc":"2.0","id":2,"result":[]}]"#
+)]
+#[case::null_block(r#"[{"jsonrpc":"2.0","id":1,"result":null},{"jsonrpc":"2.0","id":2,"result":[]}]"#)]
+#[case::missing_answer(r#"[{"jsonrpc":"2.0","id":2,"result":[]}]"#)]
+#[case::not_a_list(r#"{"jsonrpc":"2.0","id":1,"result":null}"#)]
+#[case::garbage("not json")]
+fn anything_else_is_left_to_python(#[case] body: &str) {
+    assert!(decode_range(body.as_bytes(), 1, 1, None).is_err());
+}
+
+#[test]
+fn a_receipt_of_another_transaction_is_left_to_python() {
+    let body = answer(&[]).replace(
+        &format!("\"transactionHash\":\"{}\"", hash(0xcc)),
+        &format!("\"transactionHash\":\"{}\"", hash(0xcd)),
+    );
+    assert!(decode_range(body.as_bytes(), 1, 1, None).is_err());
+}
+
+proptest! {
+    #[test]
+    fn never_panics_on_arbitrary_bytes(body in proptest::collection::vec(any::<u8>(), 0..512), count in 0usize..4) {
+        let _ = decode_range(&body, 1, count, None);
+    }
+
+    #[test]
+    fn never_panics_on_mangled_answers(cut in 0usize..2000, byte in any::<u8>(), at in 0usize..2000) {
+        let data = format!("0x{}{}{}{}{}{}{}", word(64), word(160), word(2), word(7), word(8), word(2), word(10));
+        let mut body = answer(&[log(&[BATCH, ALICE, ALICE, BOB], &data), log(&[TRANSFER, ALICE, BOB], &format!("0x{}", word(3)))]).into_bytes();
+        if at < body.len() {
+            body[at] = byte;
+        }
+        body.truncate(cut.max(1).min(body.len()));
+        if let Ok(range) = decode_range(&body, 1, 1, Some([0x11; 20])) {
+            let prices = vec![BlockPrices::default(); range.blocks.len()];
+            let _ = encode_rows(&range, &prices, &HashMap::new());
+        }
+    }
+}

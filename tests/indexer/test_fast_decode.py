@@ -1,0 +1,121 @@
+"""The Rust decode (`ordex._engine.decode_evm_range`, services.indexer_fast) against the Python
+one, the reference: the same answers of the dev chain give the very same rows, table by table;
+anything but a canonical answer is left to the Python decode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import asyncpg
+import orjson
+import pytest
+
+from ordex._engine import EvmRange, decode_evm_range
+from ordex.db.indexer_ingest import IngestBatch, copy_text
+from ordex.devchain import DevChain
+from ordex.devchain.simulate import simulate_traffic
+from ordex.services.evm_rpc import EvmRpc
+from ordex.services.indexer import (
+    ChainChanged,
+    RawRange,
+    TokenCache,
+    build_batch,
+    devchain_price_config,
+    fetch_range,
+)
+from ordex.services.indexer_prices import PriceConfig, PriceTracker
+from tests.indexer.traffic import standard_traffic
+
+
+async def _batches(chain: DevChain, db: asyncpg.Connection, *, fast: bool) -> list[IngestBatch]:
+    config = devchain_price_config(chain.describe(), Decimal(1000))
+    out: list[IngestBatch] = []
+    async with EvmRpc(chain.url) as rpc:
+        prices = PriceTracker(config)
+        await prices.prepare(rpc)
+        tokens = TokenCache()
+        tip = await rpc.block_number()
+        for first in range(0, tip + 1, 9):
+            last = min(first + 8, tip)
+            raw = await fetch_range(rpc, first, last, fast=fast, weth=config.weth)
+            assert (raw.fast is not None) == fast
+            await prices.seed(rpc, first - 1)
+            out.append(await build_batch(db, rpc, raw, prices, tokens))
+            prices.advance_to(last)
+    return out
+
+
+def _lines(payload: bytes) -> list[bytes]:
+    return payload.splitlines()
+
+
+async def test_the_rust_decode_gives_the_python_rows_exactly(
+    make_devchain: Callable[[], DevChain], db: asyncpg.Connection
+) -> None:
+    chain = make_devchain()
+    standard_traffic(chain)
+    simulate_traffic(chain, blocks=12, seed=7)
+    reference = await _batches(chain, db, fast=False)
+    fast = await _batches(chain, db, fast=True)
+    assert len(reference) == len(fast)
+    totals = {"transactions": 0, "transfers": 0, "priced": 0, "erc1155_batch": 0}
+    for ref, got in zip(reference, fast, strict=True):
+        encoded = got.encoded
+        assert encoded is not None and not got.transactions and not got.transfers
+        assert got.blocks == ref.blocks
+        assert got.token_prices == ref.token_prices
+        assert got.tokens == ref.tokens
+        # Same rows in the same order (address rows: a set per transaction in Python).
+        assert _lines(encoded.transactions) == _lines(copy_text(ref.transactions))
+        assert _lines(encoded.transfers) == _lines(copy_text(ref.transfers))
+        assert sorted(_lines(encoded.address_transactions)) == sorted(
+            _lines(copy_text(ref.address_transactions))
+        )
+        counts: dict[bytes, int] = {}
+        for row in ref.address_transactions:
+            counts[row[0]] = counts.get(row[0], 0) + 1
+        assert encoded.address_counts == sorted(counts.items())
+        assert (got.tx_count, got.transfer_count) == (ref.tx_count, ref.transfer_count)
+        totals["transactions"] += ref.tx_count
+        totals["transfers"] += ref.transfer_count
+        totals["priced"] += sum(1 for t in ref.transfers if t[13] is not None)
+        totals["erc1155_batch"] += sum(1 for t in ref.transfers if t[2] > 0)
+    # The comparison covered what matters: priced transfers and ERC-1155 batches included.
+    assert totals["transactions"] >= 30
+    assert totals["transfers"] >= 20
+    assert totals["priced"] >= 5
+    assert totals["erc1155_batch"] >= 1
+
+
+async def test_anything_but_a_canonical_answer_is_left_to_the_python_decode(
+    make_devchain: Callable[[], DevChain], db: asyncpg.Connection
+) -> None:
+    chain = make_devchain()
+    standard_traffic(chain)
+    async with EvmRpc(chain.url) as rpc:
+        tip = await rpc.block_number()
+        numbers = list(range(tip - 4, tip + 1))
+        answer = await rpc.blocks_with_receipts_raw(numbers)
+        assert answer is not None
+        body, first_id = answer
+        decoded = decode_evm_range(body, first_id, len(numbers))
+        assert isinstance(decoded, EvmRange)
+        assert decoded.block_count == 5 and decoded.tx_count >= 5
+
+        items = orjson.loads(body)
+        receipts = next(i for i in items if i["id"] >= first_id + 5 and i["result"])["result"]
+        receipts[0]["transactionHash"] = "0x" + "ab" * 32  # not its transaction's
+        tampered = orjson.dumps(items)
+        assert isinstance(decode_evm_range(tampered, first_id, len(numbers)), str)
+        # The Python decode of the same answer says what is wrong with it.
+        blocks, by_number = rpc.blocks_with_receipts_from(tampered, first_id, numbers)
+        assert by_number is not None
+        tracker = PriceTracker(PriceConfig())
+        with pytest.raises(ChainChanged, match="receipt order"):
+            await build_batch(db, rpc, RawRange(blocks, by_number), tracker, TokenCache())
+
+        for broken in (b"", b"[]", b"{}", b"not json", body[: len(body) // 2]):
+            assert isinstance(decode_evm_range(broken, first_id, len(numbers)), str)
+        # A range decoded falls back for an id off by one (answers to no call).
+        assert isinstance(decode_evm_range(body, first_id + 1, len(numbers)), str)
