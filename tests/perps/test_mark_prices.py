@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any, cast
 
 import pytest
 
+from ordex.crypto import SecretBox
 from ordex.services import mark_prices
 from ordex.services.mark_prices import IndexPrices, IndexSource, MarkPrice
 from ordex.services.markets import Market, MarketRegistry
+from ordex.services.venues import SessionSettings, Venues
+from ordex.streams import top_of_book_key
 from tests.marketdata.fake_binance import start_fake_binance
+from tests.pipeline.conftest import Pipeline
 
 D = Decimal
 
@@ -132,3 +137,26 @@ async def test_index_is_the_median_of_exchange_tickers(btc_perp: Market) -> None
     finally:
         await index.close()
         await runner.cleanup()
+
+
+async def test_session_positions_on_ordex_perpetuals_mark_at_the_mark_price(
+    pipeline: Pipeline,
+) -> None:
+    """Session positions on ordex's markets are marked by `Venues.last_price`: a perpetual at its
+    mark price once there is one, a spot market (and a perpetual without a mark) at the last
+    trade of the matcher's top of book."""
+    venues = Venues(cast(Any, None), SecretBox("k" * 32), SessionSettings())
+    await pipeline.redis.hset(top_of_book_key("BTC-PERP"), mapping={"last": "65010"})
+    await pipeline.redis.hset(top_of_book_key("BTC-USDC"), mapping={"last": "64990"})
+
+    async def price(symbol: str) -> Decimal | None:
+        async with pipeline.pool.acquire() as conn:
+            return await venues.last_price(
+                conn, pipeline.redis, pipeline.registry, "ordex", "swap", symbol
+            )
+
+    assert await price("BTC/USDC:USDC") == D("65010")
+    mark = MarkPrice(D("65000.5"), D("65001"), D("65010"), None, 1)
+    await mark_prices.write_mark(pipeline.redis, "BTC-PERP", mark)
+    assert await price("BTC/USDC:USDC") == D("65000.5")
+    assert await price("BTC/USDC") == D("64990")

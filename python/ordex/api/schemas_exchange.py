@@ -12,6 +12,7 @@ from ordex.api.schemas import ROOT_ERRORS, RootErrorOut
 from ordex.db.balances import BalanceRow
 from ordex.db.fills import FillRow
 from ordex.db.funding import FundingPaymentRow, FundingRateRow
+from ordex.db.liquidation_history import DeleveragingRow, LiquidationRow
 from ordex.db.orders import OrderRow
 from ordex.db.positions import PositionRow
 from ordex.services.mark_prices import MarkPrice, PositionMark
@@ -350,3 +351,64 @@ class DrainOut(BaseModel):
 
     drained: bool
     mode: str
+
+
+class LiquidationOut(BaseModel):
+    id: str
+    orderId: str = Field(description="the liquidation order (IOC reduce-only, `GET /orders/:id`)")
+    marketId: str
+    side: str = Field(description="the side of the liquidation order: SELL closes a long")
+    quantity: str
+    markPrice: str = Field(description="the mark that put the position under maintenance")
+    limitPrice: str
+    bankruptcyPrice: str
+    equity: str = Field(description="the account's (or isolated position's) equity at the mark")
+    maintenanceMargin: str
+    status: str = Field(description="ACTIVE, DELEVERAGING (remainder auto-deleveraged) or DONE")
+    deleveraged: str = Field(description="quantity closed by auto-deleveraging")
+    createdAt: str
+
+
+def liquidation_json(row: LiquidationRow) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "orderId": str(row.order_id),
+        "marketId": row.market_id,
+        "side": row.side,
+        "quantity": plain(row.quantity),
+        "markPrice": plain(row.mark_price),
+        "limitPrice": plain(row.limit_price),
+        "bankruptcyPrice": plain(row.bankruptcy_price),
+        "equity": plain(row.equity),
+        "maintenanceMargin": plain(row.maintenance),
+        "status": row.status,
+        "deleveraged": plain(row.deleveraged),
+        "createdAt": iso_millis(row.created_at),
+    }
+
+
+class DeleveragingOut(BaseModel):
+    marketId: str
+    seq: int = Field(description="the engine event's sequence number in the market")
+    role: str = Field(
+        description="DELEVERAGED: the account's position was the bankrupt one; COUNTERPARTY: "
+        "the account's position was closed against it (ranked by profit and leverage)"
+    )
+    side: str = Field(description="the account's side: SELL reduced a long")
+    quantity: str
+    price: str = Field(description="the bankruptcy price; no fee")
+    realizedPnl: str
+    createdAt: str
+
+
+def deleveraging_json(row: DeleveragingRow) -> dict[str, Any]:
+    return {
+        "marketId": row.market_id,
+        "seq": row.seq,
+        "role": "DELEVERAGED" if row.deleveraged else "COUNTERPARTY",
+        "side": row.side,
+        "quantity": plain(row.quantity),
+        "price": plain(row.price),
+        "realizedPnl": plain(row.realized_pnl),
+        "createdAt": iso_millis(row.created_at),
+    }

@@ -33,6 +33,7 @@ from ordex.db.types import Connection
 from ordex.logging import get_logger
 from ordex.redis_client import RedisClient
 from ordex.services.errors import ServiceError
+from ordex.services.mark_prices import read_mark
 from ordex.services.market_data import (
     ORDEX_EXCHANGE_ID,
     ExchangeConfig,
@@ -295,12 +296,17 @@ class Venues:
         market_type: str,
         symbol: str,
     ) -> Decimal | None:
-        """The venue's last trade price; None when it cannot be had (positions then mark at
-        their last fill)."""
+        """The price the venue's positions are marked at: the mark price of ordex's perpetual
+        markets, else the venue's last trade price; None when it cannot be had (positions then
+        mark at their last fill)."""
         if exchange == ORDEX_EXCHANGE_ID:
             market = registry.find(symbol)
             if market is None:
                 return None
+            if market.is_perp:
+                mark = await read_mark(redis, market.id)
+                if mark is not None:
+                    return mark.price
             last = cast(bytes | None, await redis.hget(top_of_book_key(market.id), "last"))
             if last:
                 return Decimal(last.decode())

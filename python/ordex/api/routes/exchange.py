@@ -37,11 +37,13 @@ from ordex.api.schemas_exchange import (
     EXCHANGE_ERRORS,
     BalanceOut,
     CancelAccepted,
+    DeleveragingOut,
     DepositBody,
     DrainOut,
     FillOut,
     FundingPaymentOut,
     FundingRateOut,
+    LiquidationOut,
     MarginModeBody,
     MarginModeOut,
     MarketOut,
@@ -51,9 +53,11 @@ from ordex.api.schemas_exchange import (
     PositionMarginBody,
     PositionOut,
     balance_json,
+    deleveraging_json,
     fill_json,
     funding_payment_json,
     funding_rate_json,
+    liquidation_json,
     market_json,
     order_json,
     position_json,
@@ -62,7 +66,7 @@ from ordex.db.positions import PositionRow
 from ordex.db.types import Connection
 from ordex.services import deposits as deposits_service
 from ordex.services import funding as funding_service
-from ordex.services import isolated_margin, mark_prices, portfolio
+from ordex.services import isolated_margin, liquidations, mark_prices, portfolio
 from ordex.services import orders as orders_service
 from ordex.services.exchange_errors import (
     ExchangeError,
@@ -376,6 +380,37 @@ async def list_funding_rates(
     market = registry.resolve(marketId)
     rates = await funding_service.list_rates(conn, market, limit=limit)
     return [funding_rate_json(r) for r in rates]
+
+
+@router.get("/liquidations", response_model=list[LiquidationOut])
+async def list_liquidations(
+    user: CurrentUser,
+    conn: DbConn,
+    registry: Registry,
+    marketId: str | None = None,
+    limit: Limit = 100,
+) -> list[dict[str, Any]]:
+    """The caller's liquidations, newest first (docs/exchange.md, "Liquidation")."""
+    market = None if marketId is None else registry.resolve(marketId)
+    account_id = await find_trading_account(conn, user.id)
+    rows = await liquidations.list_liquidations(conn, account_id, market=market, limit=limit)
+    return [liquidation_json(r) for r in rows]
+
+
+@router.get("/deleveraging", response_model=list[DeleveragingOut])
+async def list_deleveraging(
+    user: CurrentUser,
+    conn: DbConn,
+    registry: Registry,
+    marketId: str | None = None,
+    limit: Limit = 100,
+) -> list[dict[str, Any]]:
+    """Auto-deleveraging that closed the caller's positions, as the bankrupt side or as the
+    counterparty, newest first."""
+    market = None if marketId is None else registry.resolve(marketId)
+    account_id = await find_trading_account(conn, user.id)
+    rows = await liquidations.list_deleveraging(conn, account_id, market=market, limit=limit)
+    return [deleveraging_json(r) for r in rows]
 
 
 @router.get("/fills", response_model=list[FillOut])
