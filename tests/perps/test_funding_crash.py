@@ -6,11 +6,7 @@ and every settlement sums to zero."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
-import subprocess
-import sys
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -26,56 +22,21 @@ from tests.perps.test_funding import (
     persisted,
     wait_for,
 )
+from tests.perps.worker_processes import WorkerProcesses, worker_env
 from tests.pipeline.conftest import Pipeline
 
 ROLES = ("persister", "mark")
 SEED = 20261206
 
 
-class Workers:
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env = env
-        self.logs = logs
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.kills: list[str] = []
-
-    def start(self, role: str) -> None:
-        log = (self.logs / f"{role}.log").open("ab")
-        self.procs[role] = subprocess.Popen(
-            [str(Path(sys.executable).parent / "ordex"), "worker", role],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def kill(self, role: str) -> None:
-        self.procs[role].send_signal(signal.SIGKILL)
-        self.procs[role].wait()
-        self.kills.append(role)
-
-    def stop(self, role: str) -> None:
-        proc = self.procs[role]
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
-
-
 async def test_kill_dash_nine_pays_every_interval_once(
     pipeline: Pipeline, database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     rng = random.Random(SEED)
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "ORDEX_HOME": str(tmp_path / "home"),
-        "ORDEX_LEASE_MS": "1000",
-        "ORDEX_FUNDING_INTERVAL_SECONDS": "1",
-        "LOG_LEVEL": "warning",
-    }
+    env = worker_env(database_url, redis_url, tmp_path / "home", ORDEX_FUNDING_INTERVAL_SECONDS="1")
     runtime = pipeline.runtime(roles=("outbox", "matcher"), lease_ms=1000)
     await runtime.start()
-    workers = Workers(env, tmp_path)
+    workers = WorkerProcesses(env, tmp_path)
     try:
         for role in ROLES:
             workers.start(role)
@@ -91,9 +52,7 @@ async def test_kill_dash_nine_pays_every_interval_once(
         workers.stop("mark")
         await wait_for(lambda: persisted(pipeline, runtime), 60)
     finally:
-        for role in ROLES:
-            if role in workers.procs:
-                workers.stop(role)
+        workers.stop_all()
         await runtime.stop()
     assert Counter(workers.kills) == Counter(plan)
 

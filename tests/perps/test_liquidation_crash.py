@@ -5,68 +5,26 @@ and the ledger still sums to the deposits."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
 
 from tests.perps.risk_helpers import fund_deposit, open_long, place, position, set_mark
+from tests.perps.worker_processes import WorkerProcesses, worker_env
 from tests.pipeline.conftest import Pipeline
 
 LONGS = 12
 SEED = 20261206
 
 
-class Worker:
-    """One `ordex worker ...` process, restartable after kill -9."""
-
-    def __init__(self, roles: list[str], env: dict[str, str], log: Path) -> None:
-        self.roles, self.env, self.log = roles, env, log
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.kills = 0
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "ordex"), "worker", *self.roles],
-            env=self.env,
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-        self.kills += 1
-        self.start()
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=30)
-
-
 async def test_kill_dash_nine_liquidates_once(
     pipeline: Pipeline, database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     rng = random.Random(SEED)
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "ORDEX_HOME": str(tmp_path / "home"),
-        "ORDEX_LEASE_MS": "1000",
-        "LOG_LEVEL": "warning",
-    }
-    pipe = Worker(["outbox", "matcher"], env, tmp_path / "pipe.log")
-    persister = Worker(["persister"], env, tmp_path / "persister.log")
-    risk = Worker(["risk"], env, tmp_path / "risk.log")
-    for worker in (pipe, persister, risk):
-        worker.start()
+    workers = WorkerProcesses(worker_env(database_url, redis_url, tmp_path / "home"), tmp_path)
+    for roles in ("outbox matcher", "persister", "risk"):
+        workers.start(roles)
     try:
         await fund_deposit(pipeline, "100000")
         maker = await pipeline.account({"USDC": "10000000"})
@@ -88,9 +46,9 @@ async def test_kill_dash_nine_liquidates_once(
             await asyncio.sleep(rng.uniform(0.02, 0.15))
             roll = rng.random()
             if roll < 0.25:
-                risk.kill()
+                workers.kill("risk", restart=True)
             elif roll < 0.4:
-                persister.kill()
+                workers.kill("persister", restart=True)
         deadline = time.monotonic() + 60
         while True:
             flat = [await position(pipeline, a) == 0 for a in longs]
@@ -102,9 +60,8 @@ async def test_kill_dash_nine_liquidates_once(
             assert time.monotonic() < deadline, f"not liquidated: {flat}, {busy} in flight"
             await asyncio.sleep(0.2)
     finally:
-        for worker in (risk, persister, pipe):
-            worker.stop()
-    assert risk.kills >= 2 and persister.kills >= 1
+        workers.stop_all()
+    assert workers.kills.count("risk") >= 2 and workers.kills.count("persister") >= 1
     counts = await pipeline.pool.fetch(
         "SELECT account_id, count(*) AS n FROM liquidations GROUP BY account_id"
     )
