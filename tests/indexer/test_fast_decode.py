@@ -4,6 +4,8 @@ anything but a canonical answer is left to the Python decode."""
 
 from __future__ import annotations
 
+import copy
+import random
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -24,7 +26,17 @@ from ordex.services.indexer import (
     devchain_price_config,
     fetch_range,
 )
-from ordex.services.indexer_prices import PriceConfig, PriceTracker
+from ordex.services.indexer_prices import (
+    EVENT_INITIALIZE,
+    EVENT_SWAP,
+    EVENT_TOUCHED,
+    BlockPrices,
+    PoolEvent,
+    PoolInfo,
+    PoolState,
+    PriceConfig,
+    PriceTracker,
+)
 from tests.indexer.traffic import standard_traffic
 
 
@@ -119,3 +131,83 @@ async def test_anything_but_a_canonical_answer_is_left_to_the_python_decode(
             assert isinstance(decode_evm_range(broken, first_id, len(numbers)), str)
         # A range decoded falls back for an id off by one (answers to no call).
         assert isinstance(decode_evm_range(body, first_id + 1, len(numbers)), str)
+
+
+def _walk_block_by_block(
+    tracker: PriceTracker,
+    blocks: list[tuple[int, list[PoolEvent]]],
+    wanted: dict[int, set[bytes]],
+    refreshed: dict[tuple[bytes, int], PoolState],
+) -> dict[int, BlockPrices]:
+    """The walk as it was before it reused a state's prices: every block priced afresh."""
+    out: dict[int, BlockPrices] = {}
+    state = tracker.state
+    for number, events in blocks:
+        for kind, emitter, a, b in events:
+            if kind == EVENT_TOUCHED or emitter not in state:
+                continue
+            if kind == EVENT_SWAP:
+                state[emitter] = PoolState(a, b)
+            else:
+                state[emitter].sqrt_price_x96 = a
+        for pool in tracker.pools:
+            if (pool, number) in refreshed:
+                state[pool] = refreshed[(pool, number)]
+        out[number] = tracker._prices(wanted.get(number, set()))
+    return out
+
+
+async def test_the_price_walk_reuses_prices_only_while_no_pool_moves() -> None:
+    weth, usdc, token, other = (bytes([i]) * 20 for i in (1, 2, 3, 4))
+    eth_pool, token_pool, untracked = (bytes([i]) * 20 for i in (11, 12, 13))
+    config = PriceConfig(
+        weth=weth,
+        eth_usd_pool=eth_pool,
+        stablecoins=frozenset({usdc}),
+        price_pools=(eth_pool, token_pool),
+    )
+    rng = random.Random(11)
+
+    def tracker() -> PriceTracker:
+        t = PriceTracker(config)
+        t.pools = {
+            eth_pool: PoolInfo(eth_pool, weth, usdc, 18, 6),
+            token_pool: PoolInfo(token_pool, token, weth, 18, 18),
+        }
+        t.state = {
+            eth_pool: PoolState(4_339_505_179_874_779_489_431_521, 10**18),
+            token_pool: PoolState(),
+        }
+        return t
+
+    blocks: list[tuple[int, list[PoolEvent]]] = []
+    refreshed: dict[tuple[bytes, int], PoolState] = {}
+    wanted: dict[int, set[bytes]] = {}
+    for number in range(300):
+        events: list[PoolEvent] = []
+        roll = rng.random()
+        if roll < 0.25:
+            pool = rng.choice([eth_pool, token_pool, untracked])
+            events.append((EVENT_SWAP, pool, rng.randrange(1, 2**100), rng.randrange(0, 2**70)))
+        elif roll < 0.3:
+            events.append((EVENT_INITIALIZE, token_pool, rng.randrange(1, 2**100), 0))
+        elif roll < 0.35:
+            pool = rng.choice([eth_pool, token_pool])
+            events.append((EVENT_TOUCHED, pool, 0, 0))
+            refreshed[(pool, number)] = PoolState(rng.randrange(1, 2**100), rng.randrange(2**70))
+        blocks.append((number, events))
+        wanted[number] = set(rng.sample([weth, usdc, token, other], rng.randrange(0, 5)))
+
+    # Each walk its own copy: an Initialize after a refresh moves that very state object.
+    reference = _walk_block_by_block(tracker(), blocks, wanted, copy.deepcopy(refreshed))
+    walked = tracker()
+    got = await walked.walk_events(None, blocks, wanted, copy.deepcopy(refreshed))  # type: ignore[arg-type]
+    assert list(got) == list(reference)
+    for number, prices in reference.items():
+        assert got[number].eth_usd == prices.eth_usd
+        assert list(got[number].tokens.items()) == list(prices.tokens.items())
+    # The walk met priced and unpriced blocks, and moved the prices it found.
+    token_prices = {p.tokens[token][0] for p in reference.values() if token in p.tokens}
+    assert len({p.eth_usd for p in reference.values()}) > 10
+    assert len(token_prices) > 10
+    assert walked._seeded_at == 299

@@ -58,8 +58,10 @@ class IndexerSettings(BaseSettings):
 
     eth_rpc_url: str | None = None
     indexer_start_block: Annotated[int, Field(ge=0)] = 0
-    # Blocks fetched and written per transaction.
-    indexer_batch_blocks: Annotated[int, Field(ge=1, le=5000)] = 100
+    # Blocks fetched and written per transaction. 200: fewer round trips and commits, and the
+    # blocks and receipts calls of a range still fit in one request (500 calls) for the Rust
+    # decode.
+    indexer_batch_blocks: Annotated[int, Field(ge=1, le=5000)] = 200
     # A reorg deeper than this stops the worker; blocks this far below the tip count as final.
     indexer_finality_depth: Annotated[int, Field(ge=1)] = 64
     indexer_poll_seconds: Annotated[float, Field(gt=0)] = 1.0

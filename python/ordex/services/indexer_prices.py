@@ -255,21 +255,39 @@ class PriceTracker:
         state after their Mints and Burns when already read (`read_pools`)."""
         if refreshed is None:
             refreshed = await self.read_pools(rpc, self.dirty_pools(blocks))
+        refreshed_at: dict[int, list[tuple[bytes, PoolState]]] = {}
+        for (pool, number), refreshed_state in refreshed.items():
+            if pool in self.pools:
+                refreshed_at.setdefault(number, []).append((pool, refreshed_state))
         out: dict[int, BlockPrices] = {}
         state = self.state
+        # Prices are a function of the tracked state: a block that moves no pool reuses those
+        # already found since the last move.
+        eth: Decimal | None = None
+        found_at_state: dict[bytes, tuple[Decimal, bytes | None] | None] | None = None
         for number, events in blocks:
             for kind, emitter, a, b in events:
                 if kind == EVENT_TOUCHED or emitter not in state:
                     continue
+                found_at_state = None
                 if kind == EVENT_SWAP:
                     state[emitter] = PoolState(a, b)
                 else:
                     state[emitter].sqrt_price_x96 = a
-            for pool in self.pools:
-                refreshed_state = refreshed.get((pool, number))
-                if refreshed_state is not None:
-                    state[pool] = refreshed_state
-            out[number] = self._prices(wanted.get(number, set()))
+            for pool, refreshed_state in refreshed_at.get(number, ()):
+                found_at_state = None
+                state[pool] = refreshed_state
+            if found_at_state is None:
+                eth, found_at_state = self.eth_usd(), {}
+            prices = BlockPrices(eth_usd=eth)
+            for token in wanted.get(number, ()):
+                if token in found_at_state:
+                    found = found_at_state[token]
+                else:
+                    found = found_at_state[token] = self.token_usd(token, eth)
+                if found is not None:
+                    prices.tokens[token] = found
+            out[number] = prices
             self._seeded_at = number
         return out
 

@@ -64,7 +64,7 @@ class ReorgTooDeep(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class IndexerOptions:
     start_block: int = 0
-    batch_blocks: int = 100
+    batch_blocks: int = 200
     finality_depth: int = 64
     poll_seconds: float = 1.0
     lease_ms: int = 10_000
