@@ -11,32 +11,17 @@ from typing import Any
 import asyncpg
 
 from ordex.db import jsonb
+from ordex.db.droids import CONFIG_COLUMNS, DroidConfig
 from ordex.db.types import Connection
 
 
 @dataclass(frozen=True, slots=True)
-class DroidRun:
+class DroidRun(DroidConfig):
     """A droid with its pool and wallet, as the controller needs them."""
 
     id: int
     user_id: uuid.UUID
     active: int
-    funding_usd: Decimal
-    trigger_type: str
-    ema_length: int
-    tick_buckets: int
-    bucket_offset: int
-    funding_curve_type: str
-    max_bots: int
-    min_price: Decimal
-    max_price: Decimal
-    falling_rebalance_trigger: Decimal
-    rising_rebalance_trigger: Decimal
-    max_gas_price: Decimal
-    tx_priority: int
-    derivative_threshold: Decimal
-    ladder_perc_margin: Decimal
-    gas_budget_limit: Decimal | None
     wallet_id: int
     wallet_user_id: uuid.UUID | None
     wallet_address: bytes
@@ -53,17 +38,17 @@ class DroidRun:
     price_inverted: bool
 
 
-_DROID_SELECT = """
-SELECT d.id, d.user_id, d.active, d.funding_usd, d.trigger_type, d.ema_length, d.tick_buckets,
-       d.bucket_offset, d.funding_curve_type, d.max_bots, d.min_price, d.max_price,
-       d.falling_rebalance_trigger, d.rising_rebalance_trigger, d.max_gas_price, d.tx_priority,
-       d.derivative_threshold, d.ladder_perc_margin, d.gas_budget_limit,
+_DROID_SELECT = (
+    "SELECT d.id, d.user_id, d.active, "
+    + ", ".join(f"d.{column}" for column in CONFIG_COLUMNS)
+    + """,
        w.id AS wallet_id, w.user_id AS wallet_user_id, w.address AS wallet_address,
        w.private_key_enc, p.address AS pool_address, p.token0, p.token1, p.token0_symbol,
        p.token1_symbol, p.token0_decimals, p.token1_decimals, p.fee_tier, p.tick_spacing,
        p.price_inverted
 FROM droids d JOIN wallets w ON w.id = d.wallet_id JOIN droid_pools p ON p.id = d.pool_id
 """
+)
 
 
 async def droids_to_run(conn: Connection) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -208,40 +208,12 @@ async def pool_in_use(conn: Connection, pool_id: int) -> bool:
 
 # --- droids ----------------------------------------------------------------------------------
 
-# The configuration columns a droid is created with and `PATCH .../config` may change.
-CONFIG_COLUMNS = (
-    "funding_usd",
-    "trigger_type",
-    "ema_length",
-    "tick_buckets",
-    "bucket_offset",
-    "funding_curve_type",
-    "max_bots",
-    "min_price",
-    "max_price",
-    "falling_rebalance_trigger",
-    "rising_rebalance_trigger",
-    "max_gas_price",
-    "tx_priority",
-    "derivative_threshold",
-    "ladder_perc_margin",
-    "gas_budget_limit",
-)
-_DROID = (
-    "id, user_id, wallet_id, pool_id, blockchain, active, "
-    + ", ".join(CONFIG_COLUMNS)
-    + ", created_at, updated_at"
-)
-
 
 @dataclass(frozen=True, slots=True)
-class DroidRow:
-    id: int
-    user_id: uuid.UUID
-    wallet_id: int
-    pool_id: int
-    blockchain: str
-    active: int
+class DroidConfig:
+    """The configuration a droid is created with and `PATCH .../config` may change: its own
+    columns, `CONFIG_COLUMNS`."""
+
     funding_usd: Decimal
     trigger_type: str
     ema_length: int
@@ -258,6 +230,24 @@ class DroidRow:
     derivative_threshold: Decimal
     ladder_perc_margin: Decimal
     gas_budget_limit: Decimal | None
+
+
+CONFIG_COLUMNS = tuple(f.name for f in fields(DroidConfig))
+_DROID = (
+    "id, user_id, wallet_id, pool_id, blockchain, active, "
+    + ", ".join(CONFIG_COLUMNS)
+    + ", created_at, updated_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DroidRow(DroidConfig):
+    id: int
+    user_id: uuid.UUID
+    wallet_id: int
+    pool_id: int
+    blockchain: str
+    active: int
     created_at: datetime
     updated_at: datetime
 

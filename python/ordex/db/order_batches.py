@@ -19,7 +19,7 @@ from ordex.db.orders import (
     LiveOrderTotals,
     OrderRow,
 )
-from ordex.db.positions import PositionRow
+from ordex.db.positions import ISOLATED, POSITION_COLUMNS, PositionRow
 from ordex.db.types import Connection
 
 BalanceKey = tuple[int, str]
@@ -34,11 +34,13 @@ class LockedBalance:
 @dataclass(frozen=True, slots=True)
 class PerpContext:
     """What the risk check needs of a set of accounts: open positions, live order totals per
-    market, and the leverage of each account's latest order per market."""
+    market, the leverage of each account's latest order per market, and the isolated margin of
+    each market an account trades ISOLATED (flat or not)."""
 
     positions: dict[int, dict[str, PositionRow]]
     live: dict[int, dict[str, LiveOrderTotals]]
     leverages: dict[int, dict[str, int]]
+    isolated: dict[int, dict[str, Decimal]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,12 +142,17 @@ async def live_client_order_ids(
 async def perp_context(conn: Connection, accounts: Sequence[int]) -> PerpContext:
     ids = sorted(set(accounts))
     positions: dict[int, dict[str, PositionRow]] = {}
+    isolated: dict[int, dict[str, Decimal]] = {}
     for r in await conn.fetch(
-        "SELECT account_id, market_id, size, cost, realized_pnl, updated_at FROM positions"
-        " WHERE account_id = ANY($1::bigint[]) AND size <> 0",
+        f"SELECT {POSITION_COLUMNS} FROM positions"
+        f" WHERE account_id = ANY($1::bigint[]) AND (size <> 0 OR margin_mode = '{ISOLATED}')",
         ids,
     ):
-        positions.setdefault(r["account_id"], {})[r["market_id"]] = PositionRow(**dict(r))
+        row = PositionRow(**dict(r))
+        if row.size != 0:
+            positions.setdefault(row.account_id, {})[row.market_id] = row
+        if row.margin_mode == ISOLATED:
+            isolated.setdefault(row.account_id, {})[row.market_id] = row.isolated_margin
     live: dict[int, dict[str, LiveOrderTotals]] = {}
     for r in await conn.fetch(
         """
@@ -175,7 +182,7 @@ async def perp_context(conn: Connection, accounts: Sequence[int]) -> PerpContext
         ids,
     ):
         leverages.setdefault(r["account_id"], {})[r["market_id"]] = r["leverage"]
-    return PerpContext(positions, live, leverages)
+    return PerpContext(positions, live, leverages, isolated)
 
 
 def _decimal_text(value: Decimal | None) -> str | None:

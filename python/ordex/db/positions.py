@@ -3,7 +3,6 @@ and their margin mode and isolated margin (docs/exchange.md, "Isolated margin").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -26,7 +25,7 @@ class PositionRow:
     isolated_margin: Decimal = Decimal(0)
 
 
-_COLUMNS = (
+POSITION_COLUMNS = (
     "account_id, market_id, size, cost, realized_pnl, updated_at, margin_mode, isolated_margin"
 )
 
@@ -36,7 +35,7 @@ async def list_positions(
 ) -> list[PositionRow]:
     records = await conn.fetch(
         f"""
-        SELECT {_COLUMNS} FROM positions
+        SELECT {POSITION_COLUMNS} FROM positions
         WHERE account_id = $1 AND (NOT $2 OR size <> 0)
         ORDER BY market_id
         """,
@@ -45,25 +44,10 @@ async def list_positions(
     return [PositionRow(**dict(r)) for r in records]
 
 
-async def isolated_margins(
-    conn: Connection, accounts: Sequence[int]
-) -> dict[int, dict[str, Decimal]]:
-    """account -> market -> isolated margin, of the markets the accounts trade ISOLATED."""
-    rows = await conn.fetch(
-        "SELECT account_id, market_id, isolated_margin FROM positions"
-        " WHERE account_id = ANY($1::bigint[]) AND margin_mode = 'ISOLATED'",
-        sorted(set(accounts)),
-    )
-    found: dict[int, dict[str, Decimal]] = {}
-    for r in rows:
-        found.setdefault(r["account_id"], {})[r["market_id"]] = Decimal(r["isolated_margin"])
-    return found
-
-
 async def lock_position(conn: Connection, account_id: int, market_id: str) -> PositionRow | None:
     """The position row, locked (the persister locks positions before balances: so do we)."""
     record = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM positions WHERE account_id = $1 AND market_id = $2 FOR UPDATE",
+        f"SELECT {POSITION_COLUMNS} FROM positions WHERE account_id = $1 AND market_id = $2 FOR UPDATE",
         account_id,
         market_id,
     )

@@ -138,7 +138,7 @@ async def move_margin(
         leverages = context.leverages.get(account_id, {})
         margin = position.isolated_margin + amount
         if amount > 0:
-            isolated = await positions_repo.isolated_margins(conn, [account_id])
+            isolated = context.isolated
             earmarked = sum(isolated.get(account_id, {}).values(), Decimal(0))
             free = total - held - earmarked
             exposures = []

@@ -24,7 +24,6 @@ import orjson
 
 from ordex.db import order_batches as batches_repo
 from ordex.db import orders as orders_repo
-from ordex.db import positions as positions_repo
 from ordex.db.order_batches import BalanceKey, LockedBalance, OrderInsert, OutboxInsert
 from ordex.db.orders import OrderRow
 from ordex.db.types import Connection
@@ -257,13 +256,12 @@ async def _hold_and_queue(
     exposures: dict[int, AccountExposure] = {}
     if perp_accounts:
         context = await batches_repo.perp_context(conn, perp_accounts)
-        isolated = await positions_repo.isolated_margins(conn, perp_accounts)
         exposures = {
             a: AccountExposure(
                 context.positions.get(a, {}),
                 context.live.get(a, {}),
                 context.leverages.get(a, {}),
-                isolated.get(a, {}),
+                context.isolated.get(a, {}),
             )
             for a in perp_accounts
         }

@@ -35,6 +35,7 @@ from ordex.services.droid_hedge import DroidHedger
 from ordex.services.droid_txs import ControllerOptions
 from ordex.services.indexer import devchain_description
 from ordex.workers.lease import Lease
+from ordex.workers.supervisor import Supervisor
 
 log = get_logger(__name__)
 
@@ -101,7 +102,9 @@ def key_opener(box: SecretBox) -> Callable[[DroidRun], str]:
     return open_key
 
 
-class DroidWorker:
+class DroidWorker(Supervisor[int]):
+    name = "droid worker"
+
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -115,57 +118,15 @@ class DroidWorker:
         lease_ms: int = 10_000,
         options: ControllerOptions | None = None,
     ) -> None:
+        super().__init__(poll_seconds)
         self._pool = pool
         self._redis = redis
         self._rpc_url = rpc_url
         self._npm_address = npm_address
         self._private_key = private_key
         self._swap_router = swap_router
-        self.poll_seconds = poll_seconds
         self._lease_ms = lease_ms
         self._options = options or ControllerOptions()
-        self._stop = asyncio.Event()
-        self._kick = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._tasks: dict[int, asyncio.Task[None]] = {}
-
-    def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._stop.clear()
-            self._task = asyncio.create_task(self._run(), name="droid worker")
-
-    def kick(self) -> None:
-        self._kick.set()
-
-    def request_stop(self) -> None:
-        self._stop.set()
-        self._kick.set()
-
-    async def close(self) -> None:
-        self.request_stop()
-        tasks = [t for t in (self._task, *self._tasks.values()) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
-
-    async def wait(self) -> None:
-        await self._stop.wait()
-
-    async def _pause(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._kick.wait(), timeout=self.poll_seconds)
-        self._kick.clear()
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await self.discover()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("droid worker could not list droids", error=str(exc))
-            await self._pause()
 
     async def discover(self) -> None:
         async with self._pool.acquire() as conn:

@@ -43,6 +43,7 @@ from ordex.services.markets import MarketRegistry
 from ordex.services.session_order_requests import SessionContext
 from ordex.services.venues import Venues
 from ordex.workers.lease import Lease
+from ordex.workers.supervisor import Supervisor
 
 log = get_logger(__name__)
 
@@ -68,7 +69,9 @@ class _State:
     last_bar_ms: int | None = None
 
 
-class FlowRunner:
+class FlowRunner(Supervisor[uuid.UUID]):
+    name = "flow runner"
+
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -83,58 +86,21 @@ class FlowRunner:
         wake_watcher: Callable[[], None] = lambda: None,
         on_sent: Callable[[uuid.UUID, int], None] | None = None,
     ) -> None:
+        super().__init__(poll_seconds)
         self._pool = pool
         self._redis = redis
         self._venues = venues
-        self.poll_seconds = poll_seconds
         self._lease_ms = lease_ms
         self._replay_ms = replay_ms
         self._candles = candles or self._ccxt_candles
         self._clock = clock
         self._wake_watcher = wake_watcher
-        self._stop = asyncio.Event()
-        self._kick = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
         # Executions whose flow does not compile: recorded once, not retried.
         self._broken: set[uuid.UUID] = set()
         self._registry: tuple[float, MarketRegistry] | None = None
         # Called with (execution, bar open time) as each order has been sent (benchmarks).
         self._on_sent = on_sent
         self._heartbeat_seconds = flow_executions.heartbeat_seconds()
-
-    def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._stop.clear()
-            self._task = asyncio.create_task(self._run(), name="flow runner")
-
-    def kick(self) -> None:
-        """Look for new candles and executions now (tests, benchmarks)."""
-        self._kick.set()
-
-    async def close(self) -> None:
-        self._stop.set()
-        self._kick.set()
-        tasks = [t for t in (self._task, *self._tasks.values()) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
-
-    async def _pause(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._kick.wait(), timeout=self.poll_seconds)
-        self._kick.clear()
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await self.discover()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("flow runner could not list executions", error=str(exc))
-            await self._pause()
 
     async def discover(self) -> None:
         """Creates new executions and gives each running one a task."""
