@@ -312,23 +312,14 @@ class RiskWorker:
                 if moved or liquidation.age > DELEVERAGE_SECONDS:
                     async with self._pool.acquire() as conn:
                         await risk_db.finish_liquidation(conn, liquidation)
-                    self._under.add(self._unit_of(liquidation))
+                    # Evaluated again on the position as persisted now, not on what the index
+                    # held before the deleveraging (its refresh may not have run yet).
+                    if self._reindex(liquidation):
+                        self._under.add(self._unit_of(liquidation))
                 continue
-            position = self._position(liquidation.market_id, liquidation.size, liquidation.cost)
             unit = self._unit_of(liquidation)
-            if liquidation.margin_mode == "ISOLATED":
-                under = self.index.set_isolated(
-                    liquidation.account_id,
-                    liquidation.market_id,
-                    position[0],
-                    position[1],
-                    self._atoms(liquidation.isolated_margin),
-                )
-            else:
-                under = self.index.set_account(
-                    unit, self._atoms(liquidation.collateral), {liquidation.market_id: position}
-                )
-            size = position[0]
+            under = self._reindex(liquidation)
+            size, _ = self._position(liquidation.market_id, liquidation.size, liquidation.cost)
             remainder = size > 0 if liquidation.side == "SELL" else size < 0
             commands: list[dict[str, object]] = []
             if remainder and under:
@@ -347,6 +338,24 @@ class RiskWorker:
                     counterparties=len(commands),
                 )
         return sent
+
+    def _reindex(self, liquidation: risk_db.ActiveLiquidation) -> bool:
+        """The index takes the liquidated position and collateral as read with the liquidation;
+        True when the unit is still under maintenance margin."""
+        size, cost = self._position(liquidation.market_id, liquidation.size, liquidation.cost)
+        if liquidation.margin_mode == "ISOLATED":
+            return self.index.set_isolated(
+                liquidation.account_id,
+                liquidation.market_id,
+                size,
+                cost,
+                self._atoms(liquidation.isolated_margin),
+            )
+        return self.index.set_account(
+            self._unit_of(liquidation),
+            self._atoms(liquidation.collateral),
+            {liquidation.market_id: (size, cost)},
+        )
 
     @staticmethod
     def _unit_of(liquidation: risk_db.ActiveLiquidation) -> RiskKey:
