@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import httpx
 import orjson
@@ -217,21 +218,23 @@ def traced_bodies(trace: Path, until: float) -> list[bytes]:
 
 
 async def _fetch_all(url: str, bodies: list[bytes], concurrency: int) -> tuple[float, int]:
-    """Sends every body in order, `concurrency` in flight (the ingest's own limit), over httpx
-    (the ingest's client) and decodes each answer; writes nothing."""
+    """Sends every body in order, `concurrency` in flight (the ingest's own limit), with the
+    ingest's own client (aiohttp, a session as `EvmRpc` opens it) and decodes each answer;
+    writes nothing."""
     queue = iter(bodies)
     answers = 0
-    async with httpx.AsyncClient(
-        timeout=120, limits=httpx.Limits(max_connections=concurrency * 2)
-    ) as client:
+    async with aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=120),
+        connector=aiohttp.TCPConnector(limit=concurrency * 2),
+        headers={"content-type": "application/json"},
+    ) as session:
 
         async def worker() -> None:
             nonlocal answers
             for body in queue:
-                response = await client.post(
-                    url, content=body, headers={"content-type": "application/json"}
-                )
-                decoded = orjson.loads(response.content)
+                async with session.post(url, data=body) as response:
+                    content = await response.read()
+                decoded = orjson.loads(content)
                 answers += len(decoded) if isinstance(decoded, list) else 1
 
         started = time.perf_counter()

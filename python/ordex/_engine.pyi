@@ -802,9 +802,10 @@ class EvmRange:
         token_usd: list[list[tuple[bytes, str]]],
         decimals: dict[bytes, int],
     ) -> tuple[bytes, bytes, bytes, list[tuple[bytes, int]]]:
-        """COPY text of the transactions, token transfers and address transactions, and the rows
-        per address, priced with `eth_usd` and `token_usd` (one entry per block, plain decimal
-        text) and the token `decimals`; the GIL is released meanwhile."""
+        """Binary COPY payloads of the transactions, token transfers and address transactions
+        (empty without rows), and the rows per address, priced with `eth_usd` and `token_usd` (one
+        entry per block, plain decimal text) and the token `decimals`; the GIL is released
+        meanwhile. ValueError for a value its column cannot hold."""
 
 def decode_evm_range(
     body: bytes, first_id: int, count: int, weth: bytes | None = None

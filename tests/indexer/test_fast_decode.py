@@ -5,6 +5,7 @@ anything but a canonical answer is left to the Python decode."""
 from __future__ import annotations
 
 import copy
+import io
 import random
 from collections.abc import Callable
 from decimal import Decimal
@@ -14,7 +15,13 @@ import orjson
 import pytest
 
 from ordex._engine import EvmRange, decode_evm_range
-from ordex.db.indexer_ingest import IngestBatch, copy_text
+from ordex.db.indexer_ingest import (
+    ADDRESS_TX_COLUMNS,
+    TRANSACTION_COLUMNS,
+    TRANSFER_COLUMNS,
+    IngestBatch,
+    copy_text,
+)
 from ordex.devchain import DevChain
 from ordex.devchain.simulate import simulate_traffic
 from ordex.services.evm_rpc import EvmRpc
@@ -58,8 +65,23 @@ async def _batches(chain: DevChain, db: asyncpg.Connection, *, fast: bool) -> li
     return out
 
 
-def _lines(payload: bytes) -> list[bytes]:
-    return payload.splitlines()
+async def _as_stored(
+    db: asyncpg.Connection, table: str, columns: tuple[str, ...], payload: bytes, format: str
+) -> list[str]:
+    """Each row of a COPY payload as PostgreSQL stores it (its text output, numerics' display
+    scale included), in payload order: the Rust encode's binary and the Python path's text
+    compare on what lands in the table."""
+    if not payload:
+        return []
+    await db.execute(f"CREATE TEMP TABLE stored (LIKE {table})")
+    try:
+        await db.copy_to_table(
+            "stored", columns=list(columns), source=io.BytesIO(payload), format=format
+        )
+        rows = await db.fetch(f"SELECT ({', '.join(columns)})::text AS row FROM stored")
+        return [r["row"] for r in rows]
+    finally:
+        await db.execute("DROP TABLE stored")
 
 
 async def test_the_rust_decode_gives_the_python_rows_exactly(
@@ -79,11 +101,21 @@ async def test_the_rust_decode_gives_the_python_rows_exactly(
         assert got.token_prices == ref.token_prices
         assert got.tokens == ref.tokens
         # Same rows in the same order (address rows: a set per transaction in Python).
-        assert _lines(encoded.transactions) == _lines(copy_text(ref.transactions))
-        assert _lines(encoded.transfers) == _lines(copy_text(ref.transfers))
-        assert sorted(_lines(encoded.address_transactions)) == sorted(
-            _lines(copy_text(ref.address_transactions))
-        )
+        for table, columns, binary, rows in (
+            ("evm_transactions", TRANSACTION_COLUMNS, encoded.transactions, ref.transactions),
+            ("evm_token_transfers", TRANSFER_COLUMNS, encoded.transfers, ref.transfers),
+            (
+                "evm_address_transactions",
+                ADDRESS_TX_COLUMNS,
+                encoded.address_transactions,
+                ref.address_transactions,
+            ),
+        ):
+            stored = await _as_stored(db, table, columns, binary, "binary")
+            expected = await _as_stored(db, table, columns, copy_text(rows), "text")
+            if table == "evm_address_transactions":
+                stored, expected = sorted(stored), sorted(expected)
+            assert stored == expected, table
         counts: dict[bytes, int] = {}
         for row in ref.address_transactions:
             counts[row[0]] = counts.get(row[0], 0) + 1

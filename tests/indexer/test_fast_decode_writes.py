@@ -5,6 +5,7 @@ whole."""
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -12,10 +13,15 @@ import asyncpg
 import pytest
 
 from ordex.db import indexer_ingest as repo
-from ordex.db.indexer_ingest import EncodedRows, IngestBatch, StateConflict
+from ordex.db.indexer_ingest import (
+    TRANSACTION_COLUMNS,
+    EncodedRows,
+    IngestBatch,
+    StateConflict,
+)
 
 
-def _batch(first: int, count: int) -> IngestBatch:
+async def _batch(db: asyncpg.Connection, first: int, count: int) -> IngestBatch:
     batch = IngestBatch()
     for n in range(first, first + count):
         stamp = datetime.fromtimestamp(1_700_000_000 + n, tz=UTC)
@@ -23,7 +29,7 @@ def _batch(first: int, count: int) -> IngestBatch:
         tx = bytes([0xA0 + n]) * 32
         address = bytes([0x10 + n]) * 20
         batch.address_transactions.append((address, n, 0, tx, stamp))
-    # One transaction per block, as the Rust encoder writes them.
+    # One transaction per block, in a binary COPY payload as the Rust encoder writes them.
     lines = [
         "\t".join(
             (
@@ -50,10 +56,20 @@ def _batch(first: int, count: int) -> IngestBatch:
         )
         for n in range(first, first + count)
     ]
-    batch.encoded = EncodedRows(
-        ("\n".join(lines) + "\n").encode(), b"", b"", [], tx_count=count, transfer_count=0
-    )
+    payload = await _binary(db, ("\n".join(lines) + "\n").encode())
+    batch.encoded = EncodedRows(payload, b"", b"", [], tx_count=count, transfer_count=0)
     return batch
+
+
+async def _binary(db: asyncpg.Connection, text: bytes) -> bytes:
+    """The binary COPY payload of these text rows, as PostgreSQL writes it."""
+    await db.execute("CREATE TEMP TABLE IF NOT EXISTS staged (LIKE evm_transactions)")
+    await db.execute("TRUNCATE staged")
+    columns = list(TRANSACTION_COLUMNS)
+    await db.copy_to_table("staged", columns=columns, source=io.BytesIO(text), format="text")
+    out = io.BytesIO()
+    await db.copy_from_table("staged", columns=columns, output=out, format="binary")
+    return out.getvalue()
 
 
 @pytest.fixture
@@ -74,8 +90,9 @@ async def test_the_next_batch_lands_after_the_one_in_flight(
     db: asyncpg.Connection, second: asyncpg.Connection
 ) -> None:
     await repo.ensure_state(db, 1337)
-    first = asyncio.create_task(repo.write_batch(db, _batch(0, 3), expected_last=None))
-    await repo.write_batch(second, _batch(3, 2), expected_last=2, after=first)
+    one, two = await _batch(db, 0, 3), await _batch(db, 3, 2)
+    first = asyncio.create_task(repo.write_batch(db, one, expected_last=None))
+    await repo.write_batch(second, two, expected_last=2, after=first)
     assert first.done()
     assert await _counts(db) == (5, 5, 4, 5)
 
@@ -85,9 +102,10 @@ async def test_a_failed_batch_fails_the_one_copied_after_it(
 ) -> None:
     await repo.ensure_state(db, 1337)
     # Not where the state is: the first fails, and the second with it, whole.
-    first = asyncio.create_task(repo.write_batch(db, _batch(0, 3), expected_last=7))
+    one, two = await _batch(db, 0, 3), await _batch(db, 3, 2)
+    first = asyncio.create_task(repo.write_batch(db, one, expected_last=7))
     with pytest.raises(StateConflict):
-        await repo.write_batch(second, _batch(3, 2), expected_last=2, after=first)
+        await repo.write_batch(second, two, expected_last=2, after=first)
     with pytest.raises(StateConflict):
         await first
     assert await _counts(db) == (0, 0, None, 0)

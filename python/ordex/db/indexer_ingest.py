@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import repeat
 from types import NoneType
-from typing import Any
+from typing import Any, Literal
 
 from ordex.db.types import Connection
 
@@ -97,7 +97,7 @@ class NewToken:
 
 @dataclass(frozen=True, slots=True)
 class EncodedRows:
-    """Rows already in COPY text form (from the Rust decode), beside the tuples of a batch."""
+    """Rows already as binary COPY payloads (from the Rust decode), beside the tuples of a batch."""
 
     transactions: bytes
     transfers: bytes
@@ -228,9 +228,10 @@ async def write_batch(
         )
         await _copy(conn, "evm_token_prices", TOKEN_PRICE_COLUMNS, batch.token_prices)
         if encoded is not None:
-            await _copy_text(conn, "evm_transactions", TRANSACTION_COLUMNS, encoded.transactions)
-            await _copy_text(conn, "evm_token_transfers", TRANSFER_COLUMNS, encoded.transfers)
-            await _copy_text(
+            # Binary COPY from the Rust encode: nothing for the server to parse.
+            await _copy_payload(conn, "evm_transactions", TRANSACTION_COLUMNS, encoded.transactions)
+            await _copy_payload(conn, "evm_token_transfers", TRANSFER_COLUMNS, encoded.transfers)
+            await _copy_payload(
                 conn, "evm_address_transactions", ADDRESS_TX_COLUMNS, encoded.address_transactions
             )
         if after is not None:
@@ -347,9 +348,19 @@ async def _copy(
 
 
 async def _copy_text(conn: Connection, table: str, columns: Sequence[str], payload: bytes) -> None:
+    await _copy_payload(conn, table, columns, payload, "text")
+
+
+async def _copy_payload(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    payload: bytes,
+    format: Literal["text", "binary"] = "binary",
+) -> None:
     if payload:
         await conn.copy_to_table(
-            table, columns=list(columns), source=_one_chunk(payload), format="text"
+            table, columns=list(columns), source=_one_chunk(payload), format=format
         )
 
 
@@ -443,14 +454,31 @@ async def roll_back_to(
         )
         if state is None or state["last_block"] != expected_last:
             raise StateConflict(f"indexer state is no longer at block {expected_last}")
+        # The address rows above the fork are found by the addresses the orphaned
+        # transactions and transfers name (every row's address is one of them), each on the
+        # address index's primary key: no index on block_number to keep up at ingest.
+        addresses = [
+            r["address"]
+            for r in await conn.fetch(
+                """SELECT from_address AS address FROM evm_transactions WHERE block_number >= $1
+                   UNION SELECT to_address FROM evm_transactions
+                    WHERE block_number >= $1 AND to_address IS NOT NULL
+                   UNION SELECT contract_address FROM evm_transactions
+                    WHERE block_number >= $1 AND contract_address IS NOT NULL
+                   UNION SELECT from_address FROM evm_token_transfers WHERE block_number >= $1
+                   UNION SELECT to_address FROM evm_token_transfers WHERE block_number >= $1""",
+                fork_block,
+            )
+        ]
         emptied = await conn.fetch(
             """WITH gone AS (
                    SELECT address, count(*) AS n FROM evm_address_transactions
-                   WHERE block_number >= $1 GROUP BY address)
+                   WHERE address = ANY($2::bytea[]) AND block_number >= $1 GROUP BY address)
                UPDATE evm_address_counters c SET tx_count = c.tx_count - gone.n
                FROM gone WHERE c.address = gone.address
                RETURNING c.address, c.tx_count""",
             fork_block,
+            addresses,
         )
         # An address seen only in the orphaned blocks has no row, as if never seen.
         zero = [r["address"] for r in emptied if r["tx_count"] == 0]
@@ -459,7 +487,10 @@ async def roll_back_to(
                 "DELETE FROM evm_address_counters WHERE address = ANY($1::bytea[])", zero
             )
         await conn.execute(
-            "DELETE FROM evm_address_transactions WHERE block_number >= $1", fork_block
+            """DELETE FROM evm_address_transactions
+                WHERE address = ANY($2::bytea[]) AND block_number >= $1""",
+            fork_block,
+            addresses,
         )
         transfers = _deleted(
             await conn.execute(
@@ -469,7 +500,19 @@ async def roll_back_to(
         transactions = _deleted(
             await conn.execute("DELETE FROM evm_transactions WHERE block_number >= $1", fork_block)
         )
-        await conn.execute("DELETE FROM evm_token_prices WHERE block_number >= $1", fork_block)
+        # By priced token (a handful, found by a skip scan of the primary key), then block.
+        await conn.execute(
+            """WITH RECURSIVE priced(token) AS (
+                   (SELECT token_address FROM evm_token_prices ORDER BY token_address LIMIT 1)
+                   UNION ALL
+                   SELECT (SELECT token_address FROM evm_token_prices
+                            WHERE token_address > priced.token ORDER BY token_address LIMIT 1)
+                     FROM priced WHERE priced.token IS NOT NULL)
+               DELETE FROM evm_token_prices
+                WHERE token_address IN (SELECT token FROM priced WHERE token IS NOT NULL)
+                  AND block_number >= $1""",
+            fork_block,
+        )
         await conn.execute("DELETE FROM evm_tokens WHERE first_seen_block >= $1", fork_block)
         blocks = _deleted(
             await conn.execute("DELETE FROM evm_blocks WHERE number >= $1", fork_block)

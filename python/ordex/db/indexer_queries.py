@@ -81,19 +81,24 @@ async def transaction(conn: Connection, tx_hash: bytes) -> asyncpg.Record | None
     )
 
 
-async def transfers_of(conn: Connection, tx_hashes: list[bytes]) -> list[asyncpg.Record]:
-    """Token transfers of these transactions, with their token's metadata, in log order."""
+async def transfers_of(
+    conn: Connection, transactions: list[tuple[int, int]]
+) -> list[asyncpg.Record]:
+    """Token transfers of these transactions (block number, index in the block), with their
+    token's metadata, in log order: on the transfers' primary key, a block's few rows each."""
     return list(
         await conn.fetch(
             """
             SELECT tt.tx_hash, tt.contract_address, tt.token_standard, tt.from_address,
                    tt.to_address, tt.amount, tt.token_id, tt.amount_usd,
                    tok.name AS token_name, tok.symbol AS token_symbol, tok.decimals
-              FROM evm_token_transfers tt
+              FROM unnest($1::bigint[], $2::integer[]) AS wanted(block_number, tx_index)
+              JOIN evm_token_transfers tt
+                ON tt.block_number = wanted.block_number AND tt.tx_index = wanted.tx_index
               LEFT JOIN evm_tokens tok ON tok.address = tt.contract_address
-             WHERE tt.tx_hash = ANY($1::bytea[])
              ORDER BY tt.block_number, tt.log_index, tt.batch_index""",
-            tx_hashes,
+            [block for block, _ in transactions],
+            [index for _, index in transactions],
         )
     )
 
@@ -239,14 +244,22 @@ async def address_activity(conn: Connection, address: bytes) -> AddressActivity:
 
 async def token_balances(conn: Connection, address: bytes) -> list[asyncpg.Record]:
     """Net units per token (received minus sent) over the address's indexed transfers, with the
-    token's metadata and its latest indexed USD price; tokens netting to zero are left out."""
+    token's metadata and its latest indexed USD price; tokens netting to zero are left out.
+
+    A transfer's sender and recipient are both in its transaction's address rows, so the
+    address's transactions (its primary-key range in `evm_address_transactions`) lead to every
+    transfer it took part in, each block's few on the transfers' primary key."""
     return list(
         await conn.fetch(
             """
             WITH moves AS (
-                SELECT contract_address, amount FROM evm_token_transfers WHERE to_address = $1
-                UNION ALL
-                SELECT contract_address, -amount FROM evm_token_transfers WHERE from_address = $1
+                SELECT tt.contract_address,
+                       CASE WHEN tt.to_address = $1 THEN tt.amount ELSE 0 END
+                       - CASE WHEN tt.from_address = $1 THEN tt.amount ELSE 0 END AS amount
+                  FROM evm_address_transactions a
+                  JOIN evm_token_transfers tt
+                    ON tt.block_number = a.block_number AND tt.tx_index = a.tx_index
+                 WHERE a.address = $1 AND (tt.from_address = $1 OR tt.to_address = $1)
             ), net AS (
                 SELECT contract_address, sum(amount) AS balance FROM moves
                  GROUP BY contract_address HAVING sum(amount) <> 0
@@ -268,32 +281,37 @@ async def token_balances(conn: Connection, address: bytes) -> list[asyncpg.Recor
 async def recent_transfers(
     conn: Connection, address: bytes | None, limit: int
 ) -> list[asyncpg.Record]:
-    select = """
+    columns = """
         SELECT tt.block_number, tt.log_index, tt.batch_index, tt.tx_hash, tt.block_timestamp,
                tt.contract_address, tt.token_standard, tt.from_address, tt.to_address, tt.amount,
                tt.token_id, tt.amount_usd, tok.name AS token_name, tok.symbol AS token_symbol,
-               tok.decimals
-          FROM evm_token_transfers tt
-          LEFT JOIN evm_tokens tok ON tok.address = tt.contract_address"""
-    order = "ORDER BY block_number DESC, log_index DESC, batch_index DESC"
+               tok.decimals"""
     if address is None:
         return list(
             await conn.fetch(
-                f"{select} ORDER BY tt.block_number DESC, tt.log_index DESC, tt.batch_index DESC LIMIT $1",
+                f"""{columns}
+                  FROM evm_token_transfers tt
+                  LEFT JOIN evm_tokens tok ON tok.address = tt.contract_address
+                 ORDER BY tt.block_number DESC, tt.log_index DESC, tt.batch_index DESC
+                 LIMIT $1""",
                 limit,
             )
         )
-    # Each side on its own index, then merged: a transfer to oneself appears once.
+    # Newest first along the address's transactions (its primary-key range in the address
+    # index, which names both parties of every transfer), each block's transfers on their key.
+    # Within a block log indexes follow transaction indexes, so this is log order, and the scan
+    # stops once `limit` transfers are found.
     return list(
         await conn.fetch(
-            f"""
-            SELECT * FROM (
-                ({select} WHERE tt.from_address = $1
-                  ORDER BY tt.block_number DESC, tt.log_index DESC LIMIT $2)
-                UNION
-                ({select} WHERE tt.to_address = $1
-                  ORDER BY tt.block_number DESC, tt.log_index DESC LIMIT $2)
-            ) both_sides {order} LIMIT $2""",
+            f"""{columns}
+              FROM evm_address_transactions a
+              JOIN evm_token_transfers tt
+                ON tt.block_number = a.block_number AND tt.tx_index = a.tx_index
+              LEFT JOIN evm_tokens tok ON tok.address = tt.contract_address
+             WHERE a.address = $1 AND (tt.from_address = $1 OR tt.to_address = $1)
+             ORDER BY a.block_number DESC, a.tx_index DESC, tt.log_index DESC,
+                      tt.batch_index DESC
+             LIMIT $2""",
             address,
             limit,
         )

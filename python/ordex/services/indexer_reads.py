@@ -225,7 +225,7 @@ def transaction_json(row: Any, transfers: list[dict[str, Any]]) -> dict[str, Any
 
 
 async def _with_transfers(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
-    wanted = [bytes(r["hash"]) for r in rows if r["transfer_count"]]
+    wanted = [(r["block_number"], r["tx_index"]) for r in rows if r["transfer_count"]]
     by_tx: dict[bytes, list[dict[str, Any]]] = {}
     if wanted:
         for t in await indexer_queries.transfers_of(conn, wanted):

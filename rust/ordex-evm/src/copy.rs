@@ -1,12 +1,13 @@
-//! The decoded rows, priced, as PostgreSQL COPY text (the columns of `db.indexer_ingest`).
+//! The decoded rows, priced, as PostgreSQL binary COPY payloads (the columns of
+//! `db.indexer_ingest`, each field of its column's type).
 
 use crate::bigint::Big;
 use crate::decode::{DecodedRange, ERC1155, ERC20, ERC721};
+use crate::pgcopy::{CopyWriter, OutOfRange};
 use crate::usd::{usd_amount, Price, UsdOverflow};
 use crate::Address;
 use ethnum::U256;
 use std::collections::HashMap;
-use std::io::Write;
 
 /// Prices at the end of one block, as the Python pricing found them (plain decimal text).
 #[derive(Debug, Clone, Default)]
@@ -21,6 +22,14 @@ pub enum EncodeError {
     BadPrices(String),
     /// A USD amount needs more than 80 significant digits (Python's decimal refuses it too).
     UsdOverflow,
+    /// A value that does not fit its column (PostgreSQL would refuse it too).
+    OutOfRange(String),
+}
+
+impl From<OutOfRange> for EncodeError {
+    fn from(e: OutOfRange) -> Self {
+        EncodeError::OutOfRange(e.0)
+    }
 }
 
 impl From<UsdOverflow> for EncodeError {
@@ -36,58 +45,6 @@ pub struct Encoded {
     pub address_transactions: Vec<u8>,
     /// Rows per address in `address_transactions`, by address.
     pub address_counts: Vec<(Address, u64)>,
-}
-
-fn put_hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.extend_from_slice(b"\\\\x");
-    for &b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)]);
-        out.push(DIGITS[usize::from(b & 15)]);
-    }
-}
-
-fn put_opt_hex(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
-    match bytes {
-        Some(b) => put_hex(out, b),
-        None => out.extend_from_slice(b"\\N"),
-    }
-}
-
-fn put_u256(out: &mut Vec<u8>, value: U256) {
-    if value <= U256::from(u64::MAX) {
-        out.extend_from_slice(itoa::Buffer::new().format(value.as_u64()).as_bytes());
-    } else {
-        let _ = write!(out, "{value}");
-    }
-}
-
-fn put_opt_text(out: &mut Vec<u8>, text: Option<&str>) {
-    match text {
-        Some(t) => out.extend_from_slice(t.as_bytes()),
-        None => out.extend_from_slice(b"\\N"),
-    }
-}
-
-fn put_num(out: &mut Vec<u8>, value: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
-}
-
-/// `datetime.fromtimestamp(seconds, UTC).isoformat()`.
-pub fn iso_timestamp(seconds: u64) -> String {
-    let days = (seconds / 86_400) as i64;
-    let secs = seconds % 86_400;
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+00:00", secs / 3_600, secs % 3_600 / 60, secs % 60)
 }
 
 fn standard_name(standard: u8) -> &'static str {
@@ -133,56 +90,39 @@ pub fn encode_rows(
         }
         tokens.push(map);
     }
-    let stamps: Vec<String> = range.blocks.iter().map(|b| iso_timestamp(b.timestamp)).collect();
-    let mut out = Encoded {
-        transactions: Vec::with_capacity(range.txs.len() * 400),
-        transfers: Vec::with_capacity(range.transfers.len() * 300),
-        address_transactions: Vec::with_capacity(range.txs.len() * 400),
-        address_counts: Vec::new(),
-    };
+    let mut transactions = CopyWriter::with_capacity(range.txs.len() * 300);
+    let mut transfer_rows = CopyWriter::with_capacity(range.transfers.len() * 250);
+    let mut address_rows = CopyWriter::with_capacity(range.txs.len() * 200);
     let mut counts: HashMap<Address, u64> = HashMap::new();
     let mut transfers = range.transfers.iter().peekable();
     for (tx_at, tx) in range.txs.iter().enumerate() {
         let block = &range.blocks[tx.block];
-        let stamp = stamps[tx.block].as_bytes();
         let eth_usd = eth[tx.block].as_ref();
-        let o = &mut out.transactions;
-        put_hex(o, &tx.hash);
-        o.push(b'\t');
-        put_num(o, block.number);
-        o.push(b'\t');
-        put_u256(o, tx.index);
-        o.push(b'\t');
-        o.extend_from_slice(stamp);
-        o.push(b'\t');
-        put_hex(o, &tx.from);
-        o.push(b'\t');
-        put_opt_hex(o, tx.to.as_ref().map(|a| &a[..]));
-        o.push(b'\t');
-        put_opt_hex(o, tx.created.as_ref().map(|a| &a[..]));
-        o.push(b'\t');
-        for v in [tx.value, tx.nonce, tx.gas, tx.gas_used, tx.gas_price] {
-            put_u256(o, v);
-            o.push(b'\t');
-        }
+        let o = &mut transactions;
+        o.row(19);
+        o.bytea(&tx.hash);
+        o.int8(block.number)?;
+        o.int4_u256(tx.index)?;
+        o.timestamptz(block.timestamp)?;
+        o.bytea(&tx.from);
+        o.opt_bytea(tx.to.as_ref().map(|a| &a[..]));
+        o.opt_bytea(tx.created.as_ref().map(|a| &a[..]));
+        o.numeric_u256(tx.value);
+        o.int8_u256(tx.nonce)?;
+        o.int8_u256(tx.gas)?;
+        o.int8_u256(tx.gas_used)?;
+        o.numeric_u256(tx.gas_price);
         match tx.status {
-            Some(s) => put_u256(o, s),
-            None => o.extend_from_slice(b"\\N"),
+            Some(s) => o.int2_u256(s)?,
+            None => o.null(),
         }
-        o.push(b'\t');
-        put_opt_hex(o, tx.selector.as_ref().map(|s| &s[..]));
-        o.push(b'\t');
-        put_u256(o, tx.tx_type);
-        o.push(b'\t');
-        put_num(o, tx.transfers as u64);
-        o.push(b'\t');
-        put_opt_text(o, prices[tx.block].eth_usd.as_deref());
-        o.push(b'\t');
-        put_opt_text(o, usd(&big(tx.value), 18, eth_usd)?.as_deref());
-        o.push(b'\t');
+        o.opt_bytea(tx.selector.as_ref().map(|s| &s[..]));
+        o.int2_u256(tx.tx_type)?;
+        o.int4(tx.transfers as u64)?;
+        o.opt_numeric_text(prices[tx.block].eth_usd.as_deref())?;
+        o.opt_numeric_text(usd(&big(tx.value), 18, eth_usd)?.as_deref())?;
         let fee = big(tx.gas_used).mul(&big(tx.gas_price));
-        put_opt_text(o, usd(&fee, 18, eth_usd)?.as_deref());
-        o.push(b'\n');
+        o.opt_numeric_text(usd(&fee, 18, eth_usd)?.as_deref())?;
 
         let mut participants: Vec<Address> = vec![tx.from];
         let mut add = |a: Address| {
@@ -200,70 +140,44 @@ pub fn encode_rows(
                 Some(&d) => usd(&big(t.amount), d, priced.map(|p| &p.1))?,
                 None => None,
             };
-            let o = &mut out.transfers;
-            put_num(o, block.number);
-            o.push(b'\t');
-            put_num(o, t.log_index);
-            o.push(b'\t');
-            put_num(o, t.batch_index as u64);
-            o.push(b'\t');
-            put_hex(o, &tx.hash);
-            o.push(b'\t');
-            put_u256(o, tx.index);
-            o.push(b'\t');
-            o.extend_from_slice(stamp);
-            o.push(b'\t');
-            put_hex(o, &t.contract);
-            o.push(b'\t');
-            o.extend_from_slice(standard_name(t.standard).as_bytes());
-            o.push(b'\t');
-            put_hex(o, &t.from);
-            o.push(b'\t');
-            put_hex(o, &t.to);
-            o.push(b'\t');
-            put_u256(o, t.amount);
-            o.push(b'\t');
+            let o = &mut transfer_rows;
+            o.row(14);
+            o.int8(block.number)?;
+            o.int4(t.log_index)?;
+            o.int4(t.batch_index as u64)?;
+            o.bytea(&tx.hash);
+            o.int4_u256(tx.index)?;
+            o.timestamptz(block.timestamp)?;
+            o.bytea(&t.contract);
+            o.text(standard_name(t.standard));
+            o.bytea(&t.from);
+            o.bytea(&t.to);
+            o.numeric_u256(t.amount);
             match t.token_id {
-                Some(id) => put_u256(o, id),
-                None => o.extend_from_slice(b"\\N"),
+                Some(id) => o.numeric_u256(id),
+                None => o.null(),
             }
-            o.push(b'\t');
-            put_opt_text(o, priced.map(|p| p.0));
-            o.push(b'\t');
-            put_opt_text(o, amount_usd.as_deref());
-            o.push(b'\n');
+            o.opt_numeric_text(priced.map(|p| p.0))?;
+            o.opt_numeric_text(amount_usd.as_deref())?;
         }
         for address in participants {
             *counts.entry(address).or_default() += 1;
-            let o = &mut out.address_transactions;
-            put_hex(o, &address);
-            o.push(b'\t');
-            put_num(o, block.number);
-            o.push(b'\t');
-            put_u256(o, tx.index);
-            o.push(b'\t');
-            put_hex(o, &tx.hash);
-            o.push(b'\t');
-            o.extend_from_slice(stamp);
-            o.push(b'\n');
+            let o = &mut address_rows;
+            o.row(5);
+            o.bytea(&address);
+            o.int8(block.number)?;
+            o.int4_u256(tx.index)?;
+            o.bytea(&tx.hash);
+            o.timestamptz(block.timestamp)?;
         }
     }
+    let mut out = Encoded {
+        transactions: transactions.finish(),
+        transfers: transfer_rows.finish(),
+        address_transactions: address_rows.finish(),
+        address_counts: Vec::new(),
+    };
     out.address_counts = counts.into_iter().collect();
     out.address_counts.sort_unstable();
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::iso_timestamp;
-    use rstest::rstest;
-
-    #[rstest]
-    #[case(0, "1970-01-01T00:00:00+00:00")]
-    #[case(951_782_400, "2000-02-29T00:00:00+00:00")]
-    #[case(1_796_400_000, "2026-12-04T16:00:00+00:00")]
-    #[case(253_402_300_799, "9999-12-31T23:59:59+00:00")]
-    fn timestamps_as_python_writes_them(#[case] seconds: u64, #[case] expected: &str) {
-        assert_eq!(iso_timestamp(seconds), expected);
-    }
 }

@@ -1,6 +1,6 @@
 //! The EVM indexer's decode, off the Python interpreter: the raw answer of one JSON-RPC batch
 //! (`eth_getBlockByNumber` with transactions, then `eth_getBlockReceipts`, for a range of blocks)
-//! becomes the rows the ingest writes, as PostgreSQL COPY text payloads.
+//! becomes the rows the ingest writes, as PostgreSQL binary COPY payloads.
 //!
 //! It mirrors the Python decode (`ordex.services.indexer`, `indexer_decode`) exactly and accepts
 //! only canonical answers: anything else (an error answer, a missing block, a field that is not
@@ -11,6 +11,7 @@ pub mod bigint;
 mod copy;
 mod decode;
 mod hex;
+mod pgcopy;
 pub mod usd;
 
 pub use copy::{encode_rows, BlockPrices, EncodeError, Encoded};

@@ -69,12 +69,85 @@ fn transfers_decoded_as_python_does(#[case] log: String, #[case] transfers: usiz
     let prices = vec![BlockPrices { eth_usd: Some("3000.5".into()), tokens: vec![([0x11; 20], "2".into())] }];
     let decimals = HashMap::from([([0x11; 20], 6u32)]);
     let encoded = encode_rows(&range, &prices, &decimals).unwrap();
-    let row = String::from_utf8(encoded.transfers).unwrap();
-    assert!(row.contains(&format!("\t{standard}\t")), "{row}");
-    let tx = String::from_utf8(encoded.transactions).unwrap();
+    let transfer = &copy_rows(&encoded.transfers)[0];
+    assert_eq!(transfer.len(), 14);
+    assert_eq!(transfer[7].as_deref(), Some(standard.as_bytes()));
+    let tx = &copy_rows(&encoded.transactions)[0];
+    assert_eq!(tx.len(), 19);
     // 1 ETH at 3000.5 USD; a fee of 21000 gwei.
-    assert!(tx.ends_with("\t3000.5\t3000.500000000000000000\t0.063010500000000000\n"), "{tx}");
-    assert!(tx.contains("\t2024-12-05T12:43:44+00:00\t"), "{tx}");
+    let usd: Vec<String> = tx[16..].iter().map(|f| numeric_text(f.as_deref().unwrap())).collect();
+    assert_eq!(usd, ["3000.5", "3000.500000000000000000", "0.063010500000000000"]);
+    assert_eq!(numeric_text(tx[7].as_deref().unwrap()), "1000000000000000000");
+    // 2024-12-05T12:43:44Z in microseconds since 2000-01-01.
+    let stamp = i64::from_be_bytes(tx[3].as_deref().unwrap().try_into().unwrap());
+    assert_eq!(stamp, (1_733_402_624 - 946_684_800) * 1_000_000);
+    assert_eq!(tx[2].as_deref(), Some(&0_i32.to_be_bytes()[..]));
+    let addresses = copy_rows(&encoded.address_transactions);
+    let mut parties = vec![range.txs[0].from.to_vec(), range.txs[0].to.unwrap().to_vec()];
+    parties.extend(range.transfers.iter().flat_map(|t| [t.from.to_vec(), t.to.to_vec()]));
+    parties.sort();
+    parties.dedup();
+    let mut listed: Vec<Vec<u8>> = addresses.iter().map(|r| r[0].clone().unwrap()).collect();
+    listed.sort();
+    assert_eq!(listed, parties);
+}
+
+/// The rows of a binary COPY payload: each field's bytes, None for NULL.
+fn copy_rows(payload: &[u8]) -> Vec<Vec<Option<Vec<u8>>>> {
+    assert_eq!(&payload[..11], b"PGCOPY\n\xff\r\n\0");
+    let mut at = 19;
+    let mut rows = Vec::new();
+    loop {
+        let fields = i16::from_be_bytes([payload[at], payload[at + 1]]);
+        at += 2;
+        if fields == -1 {
+            assert_eq!(at, payload.len());
+            return rows;
+        }
+        let mut row = Vec::new();
+        for _ in 0..fields {
+            let length = i32::from_be_bytes(payload[at..at + 4].try_into().unwrap());
+            at += 4;
+            if length < 0 {
+                row.push(None);
+            } else {
+                row.push(Some(payload[at..at + length as usize].to_vec()));
+                at += length as usize;
+            }
+        }
+        rows.push(row);
+    }
+}
+
+/// numeric_out of a binary numeric (ndigits, weight, sign, dscale, base-10000 digits).
+fn numeric_text(field: &[u8]) -> String {
+    let word = |i: usize| i16::from_be_bytes([field[2 * i], field[2 * i + 1]]);
+    let (ndigits, weight, sign, dscale) = (word(0) as usize, word(1) as i32, word(2), word(3) as usize);
+    let digit = |position: i32| {
+        let i = weight - position;
+        if i >= 0 && (i as usize) < ndigits {
+            word(4 + i as usize)
+        } else {
+            0
+        }
+    };
+    let mut int = String::new();
+    for position in (0..=weight.max(0)).rev() {
+        int.push_str(&format!("{:04}", digit(position)));
+    }
+    let int = int.trim_start_matches('0');
+    let mut frac = String::new();
+    for position in 1..=dscale.div_ceil(4) as i32 {
+        frac.push_str(&format!("{:04}", digit(-position)));
+    }
+    frac.truncate(dscale);
+    let sign = if sign == 0x4000 { "-" } else { "" };
+    let int = if int.is_empty() { "0" } else { int };
+    if dscale == 0 {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    }
 }
 
 #[test]

@@ -95,8 +95,8 @@ impl PyEvmRange {
             .collect()
     }
 
-    /// COPY text payloads (transactions, token transfers, address transactions) and the rows per
-    /// address, priced with `eth_usd` and `token_usd` (one entry per block, plain decimal text)
+    /// Binary COPY payloads (transactions, token transfers, address transactions) and the rows
+    /// per address, priced with `eth_usd` and `token_usd` (one entry per block, plain decimal text)
     /// and the token `decimals`.
     fn encode<'py>(
         &self,
@@ -114,7 +114,7 @@ impl PyEvmRange {
         let inner = &self.inner;
         let encoded = py.detach(|| evm::encode_rows(inner, &prices, &decimals)).map_err(|e| match e {
             EncodeError::UsdOverflow => PyArithmeticError::new_err("a USD amount overflows 80 digits"),
-            EncodeError::BadPrices(why) => PyValueError::new_err(why),
+            EncodeError::BadPrices(why) | EncodeError::OutOfRange(why) => PyValueError::new_err(why),
         })?;
         let counts = PyList::new(py, encoded.address_counts.iter().map(|(a, n)| (PyBytes::new(py, a), *n)))?;
         Ok((
