@@ -20,6 +20,7 @@ __all__ = [
     "Engine",
     "Event",
     "Events",
+    "EvmPricing",
     "EvmRange",
     "Exposure",
     "FlowRun",
@@ -798,14 +799,38 @@ class EvmRange:
 
     def encode(
         self,
-        eth_usd: list[str | None],
-        token_usd: list[list[tuple[bytes, str]]],
+        pricing: EvmPricing,
+        states: list[tuple[bytes, bytes, bytes]],
+        refreshed: list[tuple[bytes, int, bytes, bytes]],
+    ) -> tuple[
+        bytes, bytes, bytes, bytes, bytes, list[tuple[bytes, int]], list[tuple[bytes, bytes, bytes]]
+    ]:
+        """Prices the range from the pools' `states` at the block before it ((pool,
+        sqrtPriceX96, liquidity) as 32-byte big-endian words) with `refreshed` ((pool, block,
+        the same words): a pool's state after that block's Mints and Burns), exactly as
+        services.indexer_prices does, then encodes every row as binary COPY payloads (empty
+        without rows); the GIL is released meanwhile. Returns the blocks, token prices,
+        transactions, token transfers and address transactions payloads, the rows per address
+        and the pools' states at the end of the range (big-endian integers). ValueError for a
+        value its column cannot hold."""
+
+@final
+class EvmPricing:
+    """What prices a range's tokens: WETH, the ETH/USD pool, the stablecoins, the whitelisted
+    pools, the tracked pools as (address, token0, token1, decimals0, decimals1) in order, the
+    liquidity floor in USD as (numerator, denominator) decimal integers, and the decimals of
+    the tokens priced."""
+
+    def __new__(
+        cls,
+        weth: bytes | None,
+        eth_usd_pool: bytes | None,
+        stablecoins: list[bytes],
+        price_pools: list[bytes],
+        pools: list[tuple[bytes, bytes, bytes, int, int]],
+        floor: tuple[str, str],
         decimals: dict[bytes, int],
-    ) -> tuple[bytes, bytes, bytes, list[tuple[bytes, int]]]:
-        """Binary COPY payloads of the transactions, token transfers and address transactions
-        (empty without rows), and the rows per address, priced with `eth_usd` and `token_usd` (one
-        entry per block, plain decimal text) and the token `decimals`; the GIL is released
-        meanwhile. ValueError for a value its column cannot hold."""
+    ) -> EvmPricing: ...
 
 def decode_evm_range(
     body: bytes, first_id: int, count: int, weth: bytes | None = None

@@ -97,7 +97,9 @@ class NewToken:
 
 @dataclass(frozen=True, slots=True)
 class EncodedRows:
-    """Rows already as binary COPY payloads (from the Rust decode), beside the tuples of a batch."""
+    """A batch's rows already as binary COPY payloads (from the Rust decode): the transactions,
+    transfers and address rows, and with them (when `block_count` is set) the blocks and token
+    prices, whose first and last block are then kept here."""
 
     transactions: bytes
     transfers: bytes
@@ -106,6 +108,12 @@ class EncodedRows:
     address_counts: list[tuple[bytes, int]]
     tx_count: int
     transfer_count: int
+    blocks: bytes = b""
+    token_prices: bytes = b""
+    block_count: int = 0
+    # (number, parent hash) of the first block; (number, hash, timestamp) of the last.
+    first_block: tuple[int, bytes] | None = None
+    last_block: tuple[int, bytes, datetime] | None = None
 
 
 @dataclass(slots=True)
@@ -130,11 +138,27 @@ class IngestBatch:
         return len(self.transfers) + (self.encoded.transfer_count if self.encoded else 0)
 
     @property
+    def block_count(self) -> int:
+        return len(self.blocks) + (self.encoded.block_count if self.encoded else 0)
+
+    @property
     def first_block(self) -> int:
+        if self.encoded is not None and self.encoded.first_block is not None:
+            return self.encoded.first_block[0]
         return int(self.blocks[0][0])
 
     @property
+    def first_parent(self) -> bytes:
+        """The parent hash of the first block."""
+        if self.encoded is not None and self.encoded.first_block is not None:
+            return self.encoded.first_block[1]
+        parent: bytes = self.blocks[0][2]
+        return parent
+
+    @property
     def last_block(self) -> tuple[int, bytes, datetime]:
+        if self.encoded is not None and self.encoded.last_block is not None:
+            return self.encoded.last_block
         number, hash_, _parent, timestamp = self.blocks[-1][:4]
         return number, hash_, timestamp
 
@@ -229,6 +253,8 @@ async def write_batch(
         await _copy(conn, "evm_token_prices", TOKEN_PRICE_COLUMNS, batch.token_prices)
         if encoded is not None:
             # Binary COPY from the Rust encode: nothing for the server to parse.
+            await _copy_payload(conn, "evm_blocks", BLOCK_COLUMNS, encoded.blocks)
+            await _copy_payload(conn, "evm_token_prices", TOKEN_PRICE_COLUMNS, encoded.token_prices)
             await _copy_payload(conn, "evm_transactions", TRANSACTION_COLUMNS, encoded.transactions)
             await _copy_payload(conn, "evm_token_transfers", TRANSFER_COLUMNS, encoded.transfers)
             await _copy_payload(
@@ -251,7 +277,7 @@ async def write_batch(
             last_number,
             last_hash,
             last_time,
-            len(batch.blocks),
+            batch.block_count,
             batch.tx_count,
             batch.transfer_count,
             tip,

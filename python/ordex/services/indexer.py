@@ -47,6 +47,7 @@ else:
     FAST_DECODE = True
 
 ETH_DECIMALS = 18
+STABLE_USD = Decimal(1)
 
 
 class IndexerSettings(BaseSettings):
@@ -318,11 +319,10 @@ async def build_batch(
         eth_usd = block_prices.eth_usd if block_prices else None
         token_usd = dict(block_prices.tokens) if block_prices else {}
         for token in wanted[number]:
-            if token not in token_usd:
-                # Stablecoins are priced without any pool.
-                pinned = prices.token_usd(token, eth_usd)
-                if pinned is not None:
-                    token_usd[token] = pinned
+            if token not in token_usd and token in prices.config.stablecoins:
+                # Stablecoins are priced without any pool (the walk priced everything else at
+                # the block's own state).
+                token_usd[token] = (STABLE_USD, None)
         txs = block["transactions"]
         batch.blocks.append(
             (

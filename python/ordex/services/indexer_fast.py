@@ -1,23 +1,23 @@
 """`build_batch` for a range decoded in Rust (`ordex._engine.decode_evm_range`).
 
 The Rust decode gives the blocks, the token contracts each block moves and the Uniswap pool
-events; the pricing stays here (services.indexer_prices, exact Decimal math), and its prices go
-back to Rust as plain decimal text, which writes the transaction, transfer and address rows as
-COPY text with the GIL released. The rows are the very ones the Python path builds
-(tests/indexer/test_fast_decode.py compares them table by table).
+events. Python reads what only the node knows (the pools' state after Mints and Burns, the
+metadata of new tokens) and keeps the pools' state between batches; Rust walks the prices
+exactly as services.indexer_prices does (integer ratios, 50-digit decimal division) and writes
+every row as binary COPY payloads, with the GIL released. The rows are the very ones the Python
+path builds (tests/indexer/test_fast_decode.py compares them table by table).
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from ordex.db.indexer_ingest import EncodedRows, IngestBatch
 from ordex.db.types import Connection
 from ordex.services.evm_rpc import EvmRpc
 from ordex.services.indexer import RawRange, TokenCache
-from ordex.services.indexer_prices import BlockPrices, PoolEvent, PriceTracker
+from ordex.services.indexer_prices import PoolEvent, PoolState, PriceTracker
 
 
 def pool_blocks(raw: RawRange) -> list[tuple[int, list[PoolEvent]]]:
@@ -51,54 +51,40 @@ async def build_fast_batch(
     assert fast is not None and blocks is not None
     if raw.fast_weth != prices.config.weth:
         raise ValueError("the range was decoded for another WETH contract")
-    decimals = prices.decimals
-    wanted = {b[0]: {t for t in b[6] if t in decimals} for b in blocks}
-    at_block: dict[int, BlockPrices] = {}
+    refreshed: dict[tuple[bytes, int], PoolState] = {}
     if prices.pools:
-        active = raw.pool_blocks if raw.pool_blocks is not None else pool_blocks(raw)
-        at_block = await prices.walk_events(rpc, active, wanted, raw.pools_read)
+        if raw.pools_read is not None:
+            refreshed = raw.pools_read
+        else:
+            active = raw.pool_blocks if raw.pool_blocks is not None else pool_blocks(raw)
+            refreshed = await prices.read_pools(rpc, prices.dirty_pools(active))
     seen = {address: (standard, number) for address, standard, number in fast.seen_tokens()}
-
     batch = IngestBatch()
     batch.tokens = await tokens.new_tokens(conn, rpc, seen)
-    eth_texts: list[str | None] = []
-    token_texts: list[list[tuple[bytes, str]]] = []
-    for number, block_hash, parent, timestamp, tx_count, _active, _tokens in blocks:
-        block_prices = at_block.get(number)
-        eth_usd = block_prices.eth_usd if block_prices else None
-        token_usd: dict[bytes, tuple[Decimal, bytes | None]] = (
-            dict(block_prices.tokens) if block_prices else {}
-        )
-        for token in wanted[number]:
-            if token not in token_usd:
-                # Stablecoins are priced without any pool.
-                pinned = prices.token_usd(token, eth_usd)
-                if pinned is not None:
-                    token_usd[token] = pinned
-        batch.blocks.append(
-            (
-                number,
-                block_hash,
-                parent,
-                datetime.fromtimestamp(timestamp, tz=UTC),
-                tx_count,
-                eth_usd,
-            )
-        )
-        for token, (usd, source) in sorted(token_usd.items()):
-            batch.token_prices.append((number, token, usd, source))
-        eth_texts.append(None if eth_usd is None else format(eth_usd, "f"))
-        token_texts.append([(t, format(price[0], "f")) for t, price in token_usd.items()])
-    transactions, transfers, address_transactions, counts = await asyncio.to_thread(
-        fast.encode, eth_texts, token_texts, decimals
+    words = [
+        (pool, number, s.sqrt_price_x96.to_bytes(32, "big"), s.liquidity.to_bytes(32, "big"))
+        for (pool, number), s in refreshed.items()
+    ]
+    # The price walk, the USD amounts and every row in Rust, the GIL released.
+    block_rows, price_rows, txs, transfers, address_rows, counts, states = await asyncio.to_thread(
+        fast.encode, prices.pricing(), prices.state_words(), words
     )
+    if prices.pools:
+        active_blocks = [b[0] for b in blocks if b[5]]
+        prices.adopt(states, active_blocks[-1] if active_blocks else None)
+    first, last = blocks[0], blocks[-1]
     batch.encoded = EncodedRows(
-        transactions,
-        transfers,
-        address_transactions,
-        counts,
-        fast.tx_count,
-        fast.transfer_count,
+        transactions=txs,
+        transfers=transfers,
+        address_transactions=address_rows,
+        address_counts=counts,
+        tx_count=fast.tx_count,
+        transfer_count=fast.transfer_count,
+        blocks=block_rows,
+        token_prices=price_rows,
+        block_count=len(blocks),
+        first_block=(first[0], first[2]),
+        last_block=(last[0], last[1], datetime.fromtimestamp(last[3], tz=UTC)),
     )
     tokens.remember(batch.tokens)
     return batch

@@ -18,9 +18,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Context, Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ordex.services.evm_rpc import EvmRpc, hex_bytes, hex_int
+
+if TYPE_CHECKING:
+    from ordex._engine import EvmPricing
 
 # keccak256 of the Uniswap v3 pool events read here.
 TOPIC_SWAP = "0xc42079f94a6350d7e6235f29174924f928cc2ac818eb64fed8004e115fbcca67"
@@ -117,6 +120,8 @@ class PriceTracker:
         # Prices by the state they come from: most blocks move no pool a token is priced by.
         self._memo: dict[tuple[Any, ...], Any] = {}
         self._token_pools: dict[bytes, tuple[bytes, ...]] = {}
+        # The same pricing handed to the Rust encode (services.indexer_fast), once prepared.
+        self._pricing: EvmPricing | None = None
 
     @property
     def enabled(self) -> bool:
@@ -148,7 +153,43 @@ class PriceTracker:
                 continue
             self.pools[pool] = PoolInfo(pool, info.token0, info.token1, d0, d1)
         self._memo.clear()
+        self._pricing = None
         self._token_pools.clear()
+
+    def pricing(self) -> EvmPricing:
+        """This tracker's configuration and pools as `ordex._engine.EvmPricing` (the Rust walk
+        prices exactly as `walk_events` does), made once prepared."""
+        if self._pricing is None:
+            from ordex._engine import EvmPricing
+
+            floor = self.config.liquidity_floor_usd.as_integer_ratio()
+            self._pricing = EvmPricing(
+                self.config.weth,
+                self.config.eth_usd_pool,
+                sorted(self.config.stablecoins),
+                list(self.config.price_pools),
+                [(p, i.token0, i.token1, i.decimals0, i.decimals1) for p, i in self.pools.items()],
+                (str(floor[0]), str(floor[1])),
+                self.decimals,
+            )
+        return self._pricing
+
+    def state_words(self) -> list[tuple[bytes, bytes, bytes]]:
+        """The tracked state as (pool, sqrtPriceX96, liquidity) 32-byte big-endian words."""
+        return [
+            (pool, s.sqrt_price_x96.to_bytes(32, "big"), s.liquidity.to_bytes(32, "big"))
+            for pool, s in self.state.items()
+        ]
+
+    def adopt(self, states: list[tuple[bytes, bytes, bytes]], last_block: int | None) -> None:
+        """Takes the state a walk elsewhere ended in, at the end of `last_block` (None: the
+        walk met no block that moves anything)."""
+        self.state = {
+            pool: PoolState(int.from_bytes(sqrt, "big"), int.from_bytes(liquidity, "big"))
+            for pool, sqrt, liquidity in states
+        }
+        if last_block is not None:
+            self._seeded_at = last_block
 
     def advance_to(self, block: int) -> None:
         """The tracked state is the one at the end of `block` (no pool event since the last)."""

@@ -55,6 +55,9 @@ LEASE_KEY = "indexer:lease"
 TOKEN_RETRY_SECONDS = 30.0
 # Ranges fetched ahead at most (and no more than the RPC client's concurrency).
 PREFETCH_DEPTH = 2
+# Connections of the worker's own pool: a write in flight, the one a step starts, the next
+# batch's build, the state.
+POOL_SIZE = 4
 
 
 class ReorgTooDeep(RuntimeError):
@@ -282,7 +285,7 @@ class IndexerWorker:
                         raise
         self.prices.advance_to(end)
         self.state = _advanced(state, batch, tip)
-        return len(batch.blocks)
+        return batch.block_count
 
     async def _write(
         self,
@@ -312,7 +315,7 @@ class IndexerWorker:
             return None
         start, batch = self._built
         self._built = None
-        parent_hash = batch.blocks[0][2]
+        parent_hash = batch.first_parent
         if start == first and batch.last_block[0] <= end and parent in (None, parent_hash):
             return batch
         self._forget_built()
@@ -533,7 +536,7 @@ def _advanced(state: IndexerState, batch: repo.IngestBatch, tip: int) -> Indexer
         finalized_block=state.finalized_block,
         chain_tip_block=max(tip, state.chain_tip_block or 0),
         reorg_count=state.reorg_count,
-        block_count=state.block_count + len(batch.blocks),
+        block_count=state.block_count + batch.block_count,
         tx_count=state.tx_count + batch.tx_count,
         transfer_count=state.transfer_count + batch.transfer_count,
     )
@@ -592,7 +595,9 @@ async def _main() -> int:
     if settings.database_url is None or settings.redis_url is None:
         log.error("DATABASE_URL and REDIS_URL must be set")
         return 2
-    pool = await create_pool(settings.database_url, min_size=1, max_size=4)
+    # Every connection opened up front: a batch's write and the next one's build each hold one,
+    # and opening one (a backend, its codecs) mid-ingest would stall the batch that waits for it.
+    pool = await create_pool(settings.database_url, min_size=POOL_SIZE, max_size=POOL_SIZE)
     redis = connect(settings.redis_url)
     try:
         worker = build_worker(

@@ -4,16 +4,18 @@
 use crate::bigint::Big;
 use crate::decode::{DecodedRange, ERC1155, ERC20, ERC721};
 use crate::pgcopy::{CopyWriter, OutOfRange};
+use crate::prices::{PoolState, PriceWalk};
 use crate::usd::{usd_amount, Price, UsdOverflow};
 use crate::Address;
 use ethnum::U256;
 use std::collections::HashMap;
 
-/// Prices at the end of one block, as the Python pricing found them (plain decimal text).
+/// Prices at the end of one block as plain decimal text: ETH/USD, and (token, USD per whole
+/// token, the pool it came from) in token order.
 #[derive(Debug, Clone, Default)]
 pub struct BlockPrices {
     pub eth_usd: Option<String>,
-    pub tokens: Vec<(Address, String)>,
+    pub tokens: Vec<(Address, String, Option<Address>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +42,8 @@ impl From<UsdOverflow> for EncodeError {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Encoded {
+    pub blocks: Vec<u8>,
+    pub token_prices: Vec<u8>,
     pub transactions: Vec<u8>,
     pub transfers: Vec<u8>,
     pub address_transactions: Vec<u8>,
@@ -85,10 +89,28 @@ pub fn encode_rows(
     for p in prices {
         eth.push(p.eth_usd.as_deref().map(parse_price).transpose()?);
         let mut map = HashMap::new();
-        for (address, text) in &p.tokens {
+        for (address, text, _) in &p.tokens {
             map.insert(*address, (text.as_str(), parse_price(text)?));
         }
         tokens.push(map);
+    }
+    let mut blocks = CopyWriter::with_capacity(range.blocks.len() * 120);
+    let mut token_prices = CopyWriter::with_capacity(range.blocks.len() * 150);
+    for (block, p) in range.blocks.iter().zip(prices) {
+        blocks.row(6);
+        blocks.int8(block.number)?;
+        blocks.bytea(&block.hash);
+        blocks.bytea(&block.parent_hash);
+        blocks.timestamptz(block.timestamp)?;
+        blocks.int4(block.tx_count as u64)?;
+        blocks.opt_numeric_text(p.eth_usd.as_deref())?;
+        for (token, usd, pool) in &p.tokens {
+            token_prices.row(4);
+            token_prices.int8(block.number)?;
+            token_prices.bytea(token);
+            token_prices.numeric_text(usd)?;
+            token_prices.opt_bytea(pool.as_ref().map(|a| &a[..]));
+        }
     }
     let mut transactions = CopyWriter::with_capacity(range.txs.len() * 300);
     let mut transfer_rows = CopyWriter::with_capacity(range.transfers.len() * 250);
@@ -172,6 +194,8 @@ pub fn encode_rows(
         }
     }
     let mut out = Encoded {
+        blocks: blocks.finish(),
+        token_prices: token_prices.finish(),
         transactions: transactions.finish(),
         transfers: transfer_rows.finish(),
         address_transactions: address_rows.finish(),
@@ -180,4 +204,30 @@ pub fn encode_rows(
     out.address_counts = counts.into_iter().collect();
     out.address_counts.sort_unstable();
     Ok(out)
+}
+
+/// Prices the range from the pools' state (`walk`: the state at the block before it, updated to
+/// the end of the range) and encodes every row of it: a stablecoin is priced at 1 without any
+/// pool, a block that moves nothing has no ETH price.
+pub fn price_and_encode(
+    range: &DecodedRange,
+    walk: &mut PriceWalk<'_>,
+    refreshed: &HashMap<u64, Vec<(Address, PoolState)>>,
+    decimals: &HashMap<Address, u32>,
+) -> Result<Encoded, EncodeError> {
+    let walked = if walk.has_pools() { walk.walk(range, refreshed, decimals) } else { vec![None; range.blocks.len()] };
+    let mut prices = Vec::with_capacity(range.blocks.len());
+    for (block, priced) in range.blocks.iter().zip(walked) {
+        let priced = priced.unwrap_or_default();
+        let mut tokens: Vec<(Address, String, Option<Address>)> =
+            priced.tokens.iter().map(|(t, usd, pool)| (*t, usd.text(), *pool)).collect();
+        for token in block.tokens.iter().filter(|t| decimals.contains_key(*t)) {
+            if walk.is_stablecoin(token) && !tokens.iter().any(|(t, _, _)| t == token) {
+                tokens.push((*token, "1".to_owned(), None));
+            }
+        }
+        tokens.sort_unstable_by_key(|t| t.0);
+        prices.push(BlockPrices { eth_usd: priced.eth_usd.map(|e| e.text()), tokens });
+    }
+    encode_rows(range, &prices, decimals)
 }

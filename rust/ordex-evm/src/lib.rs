@@ -12,9 +12,10 @@ mod copy;
 mod decode;
 mod hex;
 mod pgcopy;
+pub mod prices;
 pub mod usd;
 
-pub use copy::{encode_rows, BlockPrices, EncodeError, Encoded};
+pub use copy::{encode_rows, price_and_encode, BlockPrices, EncodeError, Encoded};
 pub use decode::{decode_range, Block, DecodedRange, PoolEvent, PoolEventKind, Transfer, Tx};
 
 /// Why an answer was left to the Python decode.

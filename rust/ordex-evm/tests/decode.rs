@@ -66,7 +66,7 @@ fn transfers_decoded_as_python_does(#[case] log: String, #[case] transfers: usiz
         return;
     }
     assert_eq!(range.transfers.len(), transfers);
-    let prices = vec![BlockPrices { eth_usd: Some("3000.5".into()), tokens: vec![([0x11; 20], "2".into())] }];
+    let prices = vec![BlockPrices { eth_usd: Some("3000.5".into()), tokens: vec![([0x11; 20], "2".into(), None)] }];
     let decimals = HashMap::from([([0x11; 20], 6u32)]);
     let encoded = encode_rows(&range, &prices, &decimals).unwrap();
     let transfer = &copy_rows(&encoded.transfers)[0];

@@ -1,7 +1,9 @@
 //! The EVM indexer's decode (`ordex-evm`): a JSON-RPC batch answer in, the ingest's rows out as
 //! COPY payloads; the work runs with the GIL released.
 
-use ordex_evm::{self as evm, BlockPrices, DecodedRange, EncodeError, PoolEventKind};
+use num_bigint::BigUint;
+use ordex_evm::prices::{PoolInfo, PoolState, PriceWalk, PricingConfig};
+use ordex_evm::{self as evm, DecodedRange, EncodeError, PoolEventKind};
 use pyo3::exceptions::{PyArithmeticError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
@@ -9,7 +11,19 @@ use pyo3::types::{PyBytes, PyList};
 use std::collections::HashMap;
 
 type BlockRow<'py> = (u64, Bound<'py, PyBytes>, Bound<'py, PyBytes>, u64, usize, bool, Vec<Bound<'py, PyBytes>>);
-type EncodedRows<'py> = (Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyList>);
+/// (pool, block, sqrtPriceX96, liquidity): a pool's state after a block's Mints and Burns.
+type RefreshedState = (Vec<u8>, u64, Vec<u8>, Vec<u8>);
+/// (pool, token0, token1, decimals0, decimals1).
+type PoolRow = (Vec<u8>, Vec<u8>, Vec<u8>, u32, u32);
+type EncodedRows<'py> = (
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyList>,
+    Bound<'py, PyList>,
+);
 
 /// A range of blocks decoded from one JSON-RPC batch answer.
 #[pyclass(name = "EvmRange", module = "ordex._engine", frozen)]
@@ -95,34 +109,122 @@ impl PyEvmRange {
             .collect()
     }
 
-    /// Binary COPY payloads (transactions, token transfers, address transactions) and the rows
-    /// per address, priced with `eth_usd` and `token_usd` (one entry per block, plain decimal text)
-    /// and the token `decimals`.
+    /// Prices the range from the pools' `states` at the block before it (pool, sqrtPriceX96,
+    /// liquidity as 32-byte big-endian words) with `refreshed` (pool, block, the same words:
+    /// the state after that block's Mints and Burns), then encodes every row of it as binary
+    /// COPY payloads; the GIL is released meanwhile. Returns (blocks, token prices,
+    /// transactions, token transfers, address transactions, rows per address, the pools'
+    /// states at the end of the range).
     fn encode<'py>(
         &self,
         py: Python<'py>,
-        eth_usd: Vec<Option<String>>,
-        token_usd: Vec<Vec<(Vec<u8>, String)>>,
-        decimals: HashMap<Vec<u8>, u32>,
+        pricing: &PyEvmPricing,
+        states: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
+        refreshed: Vec<RefreshedState>,
     ) -> PyResult<EncodedRows<'py>> {
-        let mut prices = Vec::with_capacity(eth_usd.len());
-        for (eth, tokens) in eth_usd.into_iter().zip(token_usd) {
-            let tokens = tokens.into_iter().map(|(a, t)| Ok((address(&a)?, t))).collect::<PyResult<_>>()?;
-            prices.push(BlockPrices { eth_usd: eth, tokens });
+        let states = states
+            .into_iter()
+            .map(|(pool, sqrt, liquidity)| Ok((address(&pool)?, pool_state(&sqrt, &liquidity))))
+            .collect::<PyResult<HashMap<_, _>>>()?;
+        let mut after: HashMap<u64, Vec<(evm::Address, PoolState)>> = HashMap::new();
+        for (pool, block, sqrt, liquidity) in refreshed {
+            after.entry(block).or_default().push((address(&pool)?, pool_state(&sqrt, &liquidity)));
         }
-        let decimals = decimals.into_iter().map(|(a, d)| Ok((address(&a)?, d))).collect::<PyResult<HashMap<_, _>>>()?;
         let inner = &self.inner;
-        let encoded = py.detach(|| evm::encode_rows(inner, &prices, &decimals)).map_err(|e| match e {
-            EncodeError::UsdOverflow => PyArithmeticError::new_err("a USD amount overflows 80 digits"),
-            EncodeError::BadPrices(why) | EncodeError::OutOfRange(why) => PyValueError::new_err(why),
-        })?;
+        let config = &pricing.config;
+        let decimals = &pricing.decimals;
+        let (encoded, states) = py
+            .detach(|| {
+                let mut walk = PriceWalk::new(config, states);
+                let encoded = evm::price_and_encode(inner, &mut walk, &after, decimals)?;
+                Ok::<_, EncodeError>((encoded, walk.states))
+            })
+            .map_err(|e| match e {
+                EncodeError::UsdOverflow => PyArithmeticError::new_err("a USD amount overflows 80 digits"),
+                EncodeError::BadPrices(why) | EncodeError::OutOfRange(why) => PyValueError::new_err(why),
+            })?;
         let counts = PyList::new(py, encoded.address_counts.iter().map(|(a, n)| (PyBytes::new(py, a), *n)))?;
+        let mut states: Vec<_> = states.into_iter().collect();
+        states.sort_unstable_by_key(|s| s.0);
+        let states = PyList::new(
+            py,
+            states.iter().map(|(pool, s)| {
+                (
+                    PyBytes::new(py, pool),
+                    PyBytes::new(py, &s.sqrt_price_x96.to_bytes_be()),
+                    PyBytes::new(py, &s.liquidity.to_bytes_be()),
+                )
+            }),
+        )?;
         Ok((
+            PyBytes::new(py, &encoded.blocks),
+            PyBytes::new(py, &encoded.token_prices),
             PyBytes::new(py, &encoded.transactions),
             PyBytes::new(py, &encoded.transfers),
             PyBytes::new(py, &encoded.address_transactions),
             counts,
+            states,
         ))
+    }
+}
+
+fn pool_state(sqrt: &[u8], liquidity: &[u8]) -> PoolState {
+    PoolState { sqrt_price_x96: BigUint::from_bytes_be(sqrt), liquidity: BigUint::from_bytes_be(liquidity) }
+}
+
+/// What prices a range's tokens (services.indexer_prices.PriceTracker after `prepare`): WETH,
+/// the ETH/USD pool, the stablecoins, the whitelisted pools, the tracked pools as (address,
+/// token0, token1, decimals0, decimals1) in order, the liquidity floor in USD as a ratio of two
+/// decimal integers, and the decimals of every token that is priced.
+#[pyclass(name = "EvmPricing", module = "ordex._engine", frozen)]
+pub struct PyEvmPricing {
+    config: PricingConfig,
+    decimals: HashMap<evm::Address, u32>,
+}
+
+#[pymethods]
+impl PyEvmPricing {
+    #[new]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (weth, eth_usd_pool, stablecoins, price_pools, pools, floor, decimals))]
+    fn new(
+        weth: Option<Vec<u8>>,
+        eth_usd_pool: Option<Vec<u8>>,
+        stablecoins: Vec<Vec<u8>>,
+        price_pools: Vec<Vec<u8>>,
+        pools: Vec<PoolRow>,
+        floor: (String, String),
+        decimals: HashMap<Vec<u8>, u32>,
+    ) -> PyResult<Self> {
+        let ratio = |text: &str| {
+            BigUint::parse_bytes(text.as_bytes(), 10)
+                .ok_or_else(|| PyValueError::new_err("the floor is a ratio of integers"))
+        };
+        let floor = (ratio(&floor.0)?, ratio(&floor.1)?);
+        if floor.1 == BigUint::ZERO {
+            return Err(PyValueError::new_err("the floor's denominator is positive"));
+        }
+        let config = PricingConfig {
+            weth: weth.as_deref().map(address).transpose()?,
+            eth_usd_pool: eth_usd_pool.as_deref().map(address).transpose()?,
+            stablecoins: stablecoins.iter().map(|a| address(a)).collect::<PyResult<_>>()?,
+            price_pools: price_pools.iter().map(|a| address(a)).collect::<PyResult<_>>()?,
+            pools: pools
+                .iter()
+                .map(|(pool, t0, t1, d0, d1)| {
+                    Ok(PoolInfo {
+                        address: address(pool)?,
+                        token0: address(t0)?,
+                        token1: address(t1)?,
+                        decimals0: *d0,
+                        decimals1: *d1,
+                    })
+                })
+                .collect::<PyResult<_>>()?,
+            floor,
+        };
+        let decimals = decimals.into_iter().map(|(a, d)| Ok((address(&a)?, d))).collect::<PyResult<_>>()?;
+        Ok(Self { config, decimals })
     }
 }
 
@@ -149,6 +251,7 @@ pub fn decode_evm_range(
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<PyEvmRange>()?;
+    module.add_class::<PyEvmPricing>()?;
     module.add_function(wrap_pyfunction!(decode_evm_range, module)?)?;
     Ok(())
 }
