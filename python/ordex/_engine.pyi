@@ -793,26 +793,24 @@ class EvmRange:
     def seen_tokens(self) -> list[tuple[bytes, str, int]]:
         """(contract, token standard, first block) of each token contract, first seen first."""
 
-    def pool_events(self) -> list[tuple[int, int, bytes, bytes, bytes]]:
-        """(block position, kind, pool, word a, word b): kind 0 a Swap (a = sqrtPriceX96, b =
-        in-range liquidity), 1 an Initialize (a = sqrtPriceX96), 2 a Mint or Burn."""
-
     def encode(
-        self,
-        pricing: EvmPricing,
-        states: list[tuple[bytes, bytes, bytes]],
-        refreshed: list[tuple[bytes, int, bytes, bytes]],
+        self, pricing: EvmPricing, states: list[tuple[bytes, bytes, bytes, int]]
     ) -> tuple[
-        bytes, bytes, bytes, bytes, bytes, list[tuple[bytes, int]], list[tuple[bytes, bytes, bytes]]
+        bytes,
+        bytes,
+        bytes,
+        bytes,
+        bytes,
+        list[tuple[bytes, int]],
+        list[tuple[bytes, bytes, bytes, int]],
     ]:
         """Prices the range from the pools' `states` at the block before it ((pool,
-        sqrtPriceX96, liquidity) as 32-byte big-endian words) with `refreshed` ((pool, block,
-        the same words): a pool's state after that block's Mints and Burns), exactly as
-        services.indexer_prices does, then encodes every row as binary COPY payloads (empty
-        without rows); the GIL is released meanwhile. Returns the blocks, token prices,
-        transactions, token transfers and address transactions payloads, the rows per address
-        and the pools' states at the end of the range (big-endian integers). ValueError for a
-        value its column cannot hold."""
+        sqrtPriceX96, liquidity, tick), the first two as 32-byte big-endian words), walking its
+        Swaps, Initializes, Mints and Burns exactly as services.indexer_prices does, then
+        encodes every row as binary COPY payloads (empty without rows); the GIL is released
+        meanwhile. Returns the blocks, token prices, transactions, token transfers and address
+        transactions payloads, the rows per address and the pools' states at the end of the
+        range (big-endian integers). ValueError for a value its column cannot hold."""
 
 @final
 class EvmPricing:

@@ -36,9 +36,10 @@ from ordex.services.indexer import (
     fetch_range,
 )
 from ordex.services.indexer_prices import (
+    EVENT_BURN,
     EVENT_INITIALIZE,
+    EVENT_MINT,
     EVENT_SWAP,
-    EVENT_TOUCHED,
     BlockPrices,
     PoolEvent,
     PoolInfo,
@@ -183,27 +184,26 @@ def _walk_block_by_block(
     tracker: PriceTracker,
     blocks: list[tuple[int, list[PoolEvent]]],
     wanted: dict[int, set[bytes]],
-    refreshed: dict[tuple[bytes, int], PoolState],
 ) -> dict[int, BlockPrices]:
     """The walk as it was before it reused a state's prices: every block priced afresh."""
     out: dict[int, BlockPrices] = {}
     state = tracker.state
     for number, events in blocks:
-        for kind, emitter, a, b in events:
-            if kind == EVENT_TOUCHED or emitter not in state:
+        for kind, emitter, a, b, tick, tick_upper in events:
+            if emitter not in state:
                 continue
+            pool = state[emitter]
             if kind == EVENT_SWAP:
-                state[emitter] = PoolState(a, b)
-            else:
-                state[emitter].sqrt_price_x96 = a
-        for pool in tracker.pools:
-            if (pool, number) in refreshed:
-                state[pool] = refreshed[(pool, number)]
+                state[emitter] = PoolState(a, b, tick)
+            elif kind == EVENT_INITIALIZE:
+                pool.sqrt_price_x96, pool.tick = a, tick
+            elif tick <= pool.tick < tick_upper:
+                pool.liquidity = max(0, pool.liquidity + (b if kind == EVENT_MINT else -b))
         out[number] = tracker._prices(wanted.get(number, set()))
     return out
 
 
-async def test_the_price_walk_reuses_prices_only_while_no_pool_moves() -> None:
+def test_the_price_walk_reuses_prices_only_while_no_pool_moves() -> None:
     weth, usdc, token, other = (bytes([i]) * 20 for i in (1, 2, 3, 4))
     eth_pool, token_pool, untracked = (bytes([i]) * 20 for i in (11, 12, 13))
     config = PriceConfig(
@@ -227,27 +227,30 @@ async def test_the_price_walk_reuses_prices_only_while_no_pool_moves() -> None:
         return t
 
     blocks: list[tuple[int, list[PoolEvent]]] = []
-    refreshed: dict[tuple[bytes, int], PoolState] = {}
     wanted: dict[int, set[bytes]] = {}
     for number in range(300):
         events: list[PoolEvent] = []
         roll = rng.random()
+        tick = rng.randrange(-1000, 1000)
         if roll < 0.25:
             pool = rng.choice([eth_pool, token_pool, untracked])
-            events.append((EVENT_SWAP, pool, rng.randrange(1, 2**100), rng.randrange(0, 2**70)))
+            sqrt, liquidity = rng.randrange(1, 2**100), rng.randrange(0, 2**70)
+            events.append((EVENT_SWAP, pool, sqrt, liquidity, tick, 0))
         elif roll < 0.3:
-            events.append((EVENT_INITIALIZE, token_pool, rng.randrange(1, 2**100), 0))
-        elif roll < 0.35:
+            events.append((EVENT_INITIALIZE, token_pool, rng.randrange(1, 2**100), 0, tick, 0))
+        elif roll < 0.4:
+            # A position in range or not, added or removed (more than there is, at times).
             pool = rng.choice([eth_pool, token_pool])
-            events.append((EVENT_TOUCHED, pool, 0, 0))
-            refreshed[(pool, number)] = PoolState(rng.randrange(1, 2**100), rng.randrange(2**70))
+            kind = rng.choice([EVENT_MINT, EVENT_BURN])
+            lower = rng.randrange(-1200, 1000)
+            events.append((kind, pool, 0, rng.randrange(1, 2**70), lower, lower + 400))
         blocks.append((number, events))
         wanted[number] = set(rng.sample([weth, usdc, token, other], rng.randrange(0, 5)))
 
-    # Each walk its own copy: an Initialize after a refresh moves that very state object.
-    reference = _walk_block_by_block(tracker(), blocks, wanted, copy.deepcopy(refreshed))
+    # Each walk its own copy of the starting state.
+    reference = _walk_block_by_block(tracker(), copy.deepcopy(blocks), wanted)
     walked = tracker()
-    got = await walked.walk_events(None, blocks, wanted, copy.deepcopy(refreshed))  # type: ignore[arg-type]
+    got = walked.walk_events(blocks, wanted)
     assert list(got) == list(reference)
     for number, prices in reference.items():
         assert got[number].eth_usd == prices.eth_usd

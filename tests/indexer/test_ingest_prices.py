@@ -7,9 +7,12 @@ from decimal import Decimal
 from fractions import Fraction
 
 import asyncpg
+import pytest
 
 from ordex.devchain import DevChain
 from ordex.devchain.deploy import contract_at
+from ordex.devchain.simulate import simulate_traffic
+from ordex.workers import indexer as indexer_worker
 from tests.indexer.conftest import WorkerFactory
 from tests.indexer.traffic import standard_traffic, swap_weth_for_usdc
 
@@ -110,3 +113,28 @@ async def test_liquidity_floor_leaves_thin_pools_unpriced(
         await db.fetchval("SELECT eth_usd FROM evm_transactions WHERE hash = $1", b(sent.eth))
         is not None
     )
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["rust", "python"])
+async def test_pool_state_tracked_from_events_is_the_chains(
+    make_devchain: Callable[[], DevChain],
+    make_worker: WorkerFactory,
+    fast: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Swaps, Initializes, Mints and Burns (LP positions in and out of range) walked batch by
+    batch leave each pool exactly as slot0() and liquidity() read it at the end."""
+    monkeypatch.setattr(indexer_worker, "FAST_DECODE", fast and indexer_worker.FAST_DECODE)
+    chain = make_devchain()
+    standard_traffic(chain)
+    counts = simulate_traffic(chain, blocks=30, seed=3)
+    assert counts.get("lp_mints", 0) + counts.get("lp_burns", 0) >= 2, counts
+    worker = await make_worker(chain, batch_blocks=4)
+    await worker.sync()
+    head = chain.web3().eth.block_number
+    w3 = chain.web3()
+    for pool, state in worker.prices.state.items():
+        contract = contract_at(w3, "uniswap_v3/UniswapV3Pool", "0x" + pool.hex())
+        sqrt_price, tick = contract.functions.slot0().call(block_identifier=head)[:2]
+        liquidity = contract.functions.liquidity().call(block_identifier=head)
+        assert (state.sqrt_price_x96, state.liquidity, state.tick) == (sqrt_price, liquidity, tick)

@@ -32,8 +32,6 @@ from ordex.services.indexer_decode import (
     decode_transfer_log,
 )
 from ordex.services.indexer_prices import (
-    PoolEvent,
-    PoolState,
     PriceConfig,
     PriceTracker,
     usd_amount,
@@ -137,10 +135,6 @@ class RawRange:
     fast_weth: bytes | None = None
     # (number, hash, parent hash, timestamp, tx count, active, token contracts) of fast blocks.
     fast_blocks: list[tuple[int, bytes, bytes, int, int, bool, list[bytes]]] | None = None
-    # The pool events of the active fast blocks, and the pools' state read after their Mints
-    # and Burns, when fetched ahead with the range (services.indexer_fast.read_pools_ahead).
-    pool_blocks: list[tuple[int, list[PoolEvent]]] | None = None
-    pools_read: dict[tuple[bytes, int], PoolState] | None = None
 
     @property
     def block_count(self) -> int:
@@ -308,7 +302,7 @@ async def build_batch(
         wanted[number] = {t for t in tokens_here if t in prices.decimals}
         if block["transactions"] or block_logs:
             price_logs.append((number, block_logs))
-    at_block = await prices.walk(rpc, price_logs, wanted) if prices.pools else {}
+    at_block = prices.walk(price_logs, wanted) if prices.pools else {}
 
     batch = IngestBatch()
     batch.tokens = await tokens.new_tokens(conn, rpc, seen_tokens)

@@ -1,10 +1,10 @@
 """`build_batch` for a range decoded in Rust (`ordex._engine.decode_evm_range`).
 
 The Rust decode gives the blocks, the token contracts each block moves and the Uniswap pool
-events. Python reads what only the node knows (the pools' state after Mints and Burns, the
-metadata of new tokens) and keeps the pools' state between batches; Rust walks the prices
-exactly as services.indexer_prices does (integer ratios, 50-digit decimal division) and writes
-every row as binary COPY payloads, with the GIL released. The rows are the very ones the Python
+events. Python asks the node what only it knows (the metadata of new tokens) and keeps the
+pools' state between batches; Rust walks the pools' events and prices exactly as
+services.indexer_prices does (integer ratios, 50-digit decimal division) and writes every row as
+binary COPY payloads, with the GIL released. The rows are the very ones the Python
 path builds (tests/indexer/test_fast_decode.py compares them table by table).
 """
 
@@ -17,27 +17,7 @@ from ordex.db.indexer_ingest import EncodedRows, IngestBatch
 from ordex.db.types import Connection
 from ordex.services.evm_rpc import EvmRpc
 from ordex.services.indexer import RawRange, TokenCache
-from ordex.services.indexer_prices import PoolEvent, PoolState, PriceTracker
-
-
-def pool_blocks(raw: RawRange) -> list[tuple[int, list[PoolEvent]]]:
-    """(number, pool events) of each block with transactions or logs, as the price walk
-    takes them."""
-    assert raw.fast is not None and raw.fast_blocks is not None
-    blocks = raw.fast_blocks
-    events: list[list[PoolEvent]] = [[] for _ in blocks]
-    for position, kind, pool, a, b in raw.fast.pool_events():
-        events[position].append((kind, pool, int.from_bytes(a), int.from_bytes(b)))
-    return [(block[0], events[i]) for i, block in enumerate(blocks) if block[5]]
-
-
-async def read_pools_ahead(rpc: EvmRpc, raw: RawRange, prices: PriceTracker) -> None:
-    """Reads, right after fetching `raw`, the pools' state after its Mints and Burns (an
-    eth_call round trip that building the batch then does not wait for)."""
-    if raw.fast is None or not prices.pools:
-        return
-    raw.pool_blocks = pool_blocks(raw)
-    raw.pools_read = await prices.read_pools(rpc, prices.dirty_pools(raw.pool_blocks))
+from ordex.services.indexer_prices import PriceTracker
 
 
 async def build_fast_batch(
@@ -51,23 +31,12 @@ async def build_fast_batch(
     assert fast is not None and blocks is not None
     if raw.fast_weth != prices.config.weth:
         raise ValueError("the range was decoded for another WETH contract")
-    refreshed: dict[tuple[bytes, int], PoolState] = {}
-    if prices.pools:
-        if raw.pools_read is not None:
-            refreshed = raw.pools_read
-        else:
-            active = raw.pool_blocks if raw.pool_blocks is not None else pool_blocks(raw)
-            refreshed = await prices.read_pools(rpc, prices.dirty_pools(active))
     seen = {address: (standard, number) for address, standard, number in fast.seen_tokens()}
     batch = IngestBatch()
     batch.tokens = await tokens.new_tokens(conn, rpc, seen)
-    words = [
-        (pool, number, s.sqrt_price_x96.to_bytes(32, "big"), s.liquidity.to_bytes(32, "big"))
-        for (pool, number), s in refreshed.items()
-    ]
     # The price walk, the USD amounts and every row in Rust, the GIL released.
     block_rows, price_rows, txs, transfers, address_rows, counts, states = await asyncio.to_thread(
-        fast.encode, prices.pricing(), prices.state_words(), words
+        fast.encode, prices.pricing(), prices.state_words()
     )
     if prices.pools:
         active_blocks = [b[0] for b in blocks if b[5]]

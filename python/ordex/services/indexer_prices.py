@@ -6,10 +6,12 @@
   WETH), the depth being the USD value of the quote side of the pool's in-range virtual reserves,
   ignored below `liquidity_floor_usd`; otherwise no price.
 
-A pool's state at the end of a block is exact without an `eth_call` per block: its price moves only
-by `Initialize` and `Swap` (whose event carries the new sqrtPriceX96 and in-range liquidity), and
-its in-range liquidity also by `Mint`/`Burn`, after which it is read with `eth_call` at that very
-block. A batch seeds the state with `eth_call` at the block before it.
+A pool's state at the end of a block is exact without an `eth_call` per block, from its events as
+the pool itself moves: `Initialize` sets its sqrtPriceX96 and tick, `Swap` its sqrtPriceX96,
+in-range liquidity and tick (all three in the event), and a `Mint` or `Burn` adds or removes its
+liquidity from the in-range total when the current tick is within the position's range
+(tickLower <= tick < tickUpper). The state is seeded once with `eth_call` (slot0, liquidity) at
+the block before the first batch, or again after a reorg.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from decimal import Context, Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from ordex.services.evm_rpc import EvmRpc, hex_bytes, hex_int
+from ordex.services.evm_rpc import EvmRpc, hex_bytes
 
 if TYPE_CHECKING:
     from ordex._engine import EvmPricing
@@ -31,12 +33,32 @@ TOPIC_INITIALIZE = "0x98636036cb66a9c19a37435efc1e90142190214e8abeb821bdba3f2990
 TOPIC_MINT = "0x7a53080ba414158be7ec69b987b5fb7d07dee101fe85488f0853ae16239d0bde"
 TOPIC_BURN = "0x0c396cd989a39f4459b5fa1aed6a9a8dcdbc45908acfd67e028cd568da98982c"
 
-# A pool event: (kind, pool, a, b). A Swap: a = sqrtPriceX96 and b = in-range liquidity after
-# it; an Initialize: a = sqrtPriceX96; a Mint or Burn (touched): its liquidity is read again.
-PoolEvent = tuple[int, bytes, int, int]
+# A pool event: (kind, pool, a, b, tick, tick_upper). A Swap: a = sqrtPriceX96, b = in-range
+# liquidity and tick after it; an Initialize: a = sqrtPriceX96 and tick; a Mint or Burn: b =
+# the liquidity added or removed between tick (tickLower) and tick_upper.
+PoolEvent = tuple[int, bytes, int, int, int, int]
 EVENT_SWAP = 0
 EVENT_INITIALIZE = 1
-EVENT_TOUCHED = 2
+EVENT_MINT = 2
+EVENT_BURN = 3
+INT24 = range(-(2**23), 2**23)
+POOL_TOPICS = {
+    TOPIC_SWAP: EVENT_SWAP,
+    TOPIC_INITIALIZE: EVENT_INITIALIZE,
+    TOPIC_MINT: EVENT_MINT,
+    TOPIC_BURN: EVENT_BURN,
+}
+
+
+def _uint(word: bytes) -> int:
+    return int.from_bytes(word, "big")
+
+
+def _int24(word: bytes) -> int | None:
+    """An ABI int24 word (sign-extended to 32 bytes), or None."""
+    value = int.from_bytes(word, "big", signed=True)
+    return value if len(word) == 32 and value in INT24 else None
+
 
 Q192 = 2**192
 Q96 = 2**96
@@ -80,6 +102,7 @@ class PoolInfo:
 class PoolState:
     sqrt_price_x96: int = 0
     liquidity: int = 0
+    tick: int = 0
 
 
 def price_token0_in_token1(sqrt_price_x96: int, decimals0: int, decimals1: int) -> Fraction:
@@ -174,19 +197,20 @@ class PriceTracker:
             )
         return self._pricing
 
-    def state_words(self) -> list[tuple[bytes, bytes, bytes]]:
-        """The tracked state as (pool, sqrtPriceX96, liquidity) 32-byte big-endian words."""
+    def state_words(self) -> list[tuple[bytes, bytes, bytes, int]]:
+        """The tracked state as (pool, sqrtPriceX96, liquidity, tick), the first two as 32-byte
+        big-endian words."""
         return [
-            (pool, s.sqrt_price_x96.to_bytes(32, "big"), s.liquidity.to_bytes(32, "big"))
+            (pool, s.sqrt_price_x96.to_bytes(32, "big"), s.liquidity.to_bytes(32, "big"), s.tick)
             for pool, s in self.state.items()
         ]
 
-    def adopt(self, states: list[tuple[bytes, bytes, bytes]], last_block: int | None) -> None:
+    def adopt(self, states: list[tuple[bytes, bytes, bytes, int]], last_block: int | None) -> None:
         """Takes the state a walk elsewhere ended in, at the end of `last_block` (None: the
         walk met no block that moves anything)."""
         self.state = {
-            pool: PoolState(int.from_bytes(sqrt, "big"), int.from_bytes(liquidity, "big"))
-            for pool, sqrt, liquidity in states
+            pool: PoolState(int.from_bytes(sqrt, "big"), int.from_bytes(liquidity, "big"), tick)
+            for pool, sqrt, liquidity, tick in states
         }
         if last_block is not None:
             self._seeded_at = last_block
@@ -211,95 +235,58 @@ class PriceTracker:
             slots = await rpc.pool_slot0(hexes, block)
             liquidity = await rpc.pool_liquidity(hexes, block)
             self.state = {
-                p: PoolState(s.sqrt_price_x96 if s else 0, lq or 0)
+                p: PoolState(s.sqrt_price_x96, lq or 0, s.tick) if s else PoolState(0, lq or 0)
                 for p, s, lq in zip(pools, slots, liquidity, strict=True)
             }
         self._seeded_at = block
 
-    async def walk(
+    def walk(
         self,
-        rpc: EvmRpc,
         blocks: Sequence[tuple[int, list[dict[str, Any]]]],
         wanted: dict[int, set[bytes]],
     ) -> dict[int, BlockPrices]:
         """Prices at the end of each block of `blocks` ((number, its logs in order)), continuing
         from the seeded state; `wanted` lists the tokens whose price each block needs."""
-        return await self.walk_events(
-            rpc, [(n, self.pool_events(logs)) for n, logs in blocks], wanted
-        )
+        return self.walk_events([(n, self.pool_events(logs)) for n, logs in blocks], wanted)
 
     def pool_events(self, logs: Iterable[dict[str, Any]]) -> list[PoolEvent]:
-        """The pool events among `logs`, in order (see `PoolEvent`)."""
+        """The pool events among `logs`, in order (see `PoolEvent`); anything not shaped as a
+        Uniswap v3 pool emits it is left out."""
         events: list[PoolEvent] = []
         for log in logs:
             topics = log["topics"]
-            if not topics:
-                continue
-            if topics[0] in (TOPIC_MINT, TOPIC_BURN):
-                events.append((EVENT_TOUCHED, hex_bytes(log["address"]), 0, 0))
-                continue
-            if topics[0] not in (TOPIC_SWAP, TOPIC_INITIALIZE):
-                continue
-            emitter = hex_bytes(log["address"])
-            if emitter not in self.state:
+            if not topics or topics[0] not in POOL_TOPICS:
                 continue
             data = hex_bytes(log["data"])
-            if topics[0] == TOPIC_SWAP and len(data) >= 160:
-                events.append(
-                    (
-                        EVENT_SWAP,
-                        emitter,
-                        int.from_bytes(data[64:96], "big"),
-                        int.from_bytes(data[96:128], "big"),
-                    )
+            emitter = hex_bytes(log["address"])
+            kind = POOL_TOPICS[topics[0]]
+            if kind == EVENT_SWAP and len(data) >= 160:
+                tick = _int24(data[128:160])
+                if tick is not None:
+                    events.append((kind, emitter, _uint(data[64:96]), _uint(data[96:128]), tick, 0))
+            elif kind == EVENT_INITIALIZE and len(data) >= 64:
+                tick = _int24(data[32:64])
+                if tick is not None:
+                    events.append((kind, emitter, _uint(data[:32]), 0, tick, 0))
+            elif kind in (EVENT_MINT, EVENT_BURN) and len(topics) == 4:
+                amount = (
+                    data[32:64]
+                    if kind == EVENT_MINT and len(data) >= 128
+                    else data[:32]
+                    if kind == EVENT_BURN and len(data) >= 96
+                    else None
                 )
-            elif topics[0] == TOPIC_INITIALIZE and len(data) >= 32:
-                events.append((EVENT_INITIALIZE, emitter, int.from_bytes(data[:32], "big"), 0))
+                lower, upper = _int24(hex_bytes(topics[2])), _int24(hex_bytes(topics[3]))
+                if amount is not None and lower is not None and upper is not None:
+                    events.append((kind, emitter, 0, _uint(amount), lower, upper))
         return events
 
-    def dirty_pools(self, blocks: Sequence[tuple[int, list[PoolEvent]]]) -> list[tuple[bytes, int]]:
-        """(pool, block) of each Mint or Burn of a tracked pool: its liquidity is read there."""
-        dirty: list[tuple[bytes, int]] = []
-        for number, events in blocks:
-            touched = {pool for kind, pool, _, _ in events if kind == EVENT_TOUCHED}
-            dirty.extend((p, number) for p in touched if p in self.pools)
-        return dirty
-
-    async def read_pools(
-        self, rpc: EvmRpc, dirty: Sequence[tuple[bytes, int]]
-    ) -> dict[tuple[bytes, int], PoolState]:
-        """The state of each (pool, block) of `dirty` at the end of that block (eth_call)."""
-        refreshed: dict[tuple[bytes, int], PoolState] = {}
-        if dirty:
-            calls = []
-            for pool, number in dirty:
-                calls.append(
-                    ("eth_call", [{"to": self._pool_hex[pool], "data": "0x3850c7bd"}, hex(number)])
-                )
-                calls.append(
-                    ("eth_call", [{"to": self._pool_hex[pool], "data": "0x1a686502"}, hex(number)])
-                )
-            results = await rpc.batch(calls)
-            for i, key in enumerate(dirty):
-                slot, liq = results[2 * i], results[2 * i + 1]
-                refreshed[key] = PoolState(hex_int(slot[:66]), hex_int(liq))
-        return refreshed
-
-    async def walk_events(
+    def walk_events(
         self,
-        rpc: EvmRpc,
         blocks: Sequence[tuple[int, list[PoolEvent]]],
         wanted: dict[int, set[bytes]],
-        refreshed: dict[tuple[bytes, int], PoolState] | None = None,
     ) -> dict[int, BlockPrices]:
-        """`walk` over the blocks' pool events rather than their logs; `refreshed`: the pools'
-        state after their Mints and Burns when already read (`read_pools`)."""
-        if refreshed is None:
-            refreshed = await self.read_pools(rpc, self.dirty_pools(blocks))
-        refreshed_at: dict[int, list[tuple[bytes, PoolState]]] = {}
-        for (pool, number), refreshed_state in refreshed.items():
-            if pool in self.pools:
-                refreshed_at.setdefault(number, []).append((pool, refreshed_state))
+        """`walk` over the blocks' pool events rather than their logs."""
         out: dict[int, BlockPrices] = {}
         state = self.state
         # Prices are a function of the tracked state: a block that moves no pool reuses those
@@ -307,17 +294,19 @@ class PriceTracker:
         eth: Decimal | None = None
         found_at_state: dict[bytes, tuple[Decimal, bytes | None] | None] | None = None
         for number, events in blocks:
-            for kind, emitter, a, b in events:
-                if kind == EVENT_TOUCHED or emitter not in state:
+            for kind, emitter, a, b, tick, tick_upper in events:
+                pool = state.get(emitter)
+                if pool is None:
                     continue
                 found_at_state = None
                 if kind == EVENT_SWAP:
-                    state[emitter] = PoolState(a, b)
-                else:
-                    state[emitter].sqrt_price_x96 = a
-            for pool, refreshed_state in refreshed_at.get(number, ()):
-                found_at_state = None
-                state[pool] = refreshed_state
+                    pool.sqrt_price_x96, pool.liquidity, pool.tick = a, b, tick
+                elif kind == EVENT_INITIALIZE:
+                    pool.sqrt_price_x96, pool.tick = a, tick
+                elif tick <= pool.tick < tick_upper:
+                    # The position is in range: its liquidity counts in the pool's total.
+                    delta = b if kind == EVENT_MINT else -b
+                    pool.liquidity = max(pool.liquidity + delta, 0)
             if found_at_state is None:
                 eth, found_at_state = self.eth_usd(), {}
             prices = BlockPrices(eth_usd=eth)

@@ -45,7 +45,6 @@ from ordex.services.indexer import (
     fetch_range,
     price_config,
 )
-from ordex.services.indexer_fast import read_pools_ahead
 from ordex.services.indexer_prices import PriceConfig, PriceTracker
 from ordex.workers.lease import Lease
 
@@ -376,13 +375,10 @@ class IndexerWorker:
         return await self._fetch(first, end)
 
     async def _fetch(self, first: int, end: int) -> RawRange:
-        # Decoded in Rust with the GIL released when the extension has it; the pools' state
-        # after its Mints and Burns read at once, not when the batch is built.
-        raw = await fetch_range(
+        # Decoded in Rust with the GIL released when the extension has it.
+        return await fetch_range(
             self.rpc, first, end, fast=FAST_DECODE, weth=self.prices.config.weth
         )
-        await read_pools_ahead(self.rpc, raw, self.prices)
-        return raw
 
     def _fill_prefetch(self, after: int, tip: int) -> None:
         """Fetches ahead the consecutive ranges right after block `after` (up to the tip), as

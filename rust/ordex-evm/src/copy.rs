@@ -4,7 +4,7 @@
 use crate::bigint::Big;
 use crate::decode::{DecodedRange, ERC1155, ERC20, ERC721};
 use crate::pgcopy::{CopyWriter, OutOfRange};
-use crate::prices::{PoolState, PriceWalk};
+use crate::prices::PriceWalk;
 use crate::usd::{usd_amount, Price, UsdOverflow};
 use crate::Address;
 use ethnum::U256;
@@ -212,10 +212,9 @@ pub fn encode_rows(
 pub fn price_and_encode(
     range: &DecodedRange,
     walk: &mut PriceWalk<'_>,
-    refreshed: &HashMap<u64, Vec<(Address, PoolState)>>,
     decimals: &HashMap<Address, u32>,
 ) -> Result<Encoded, EncodeError> {
-    let walked = if walk.has_pools() { walk.walk(range, refreshed, decimals) } else { vec![None; range.blocks.len()] };
+    let walked = if walk.has_pools() { walk.walk(range, decimals) } else { vec![None; range.blocks.len()] };
     let mut prices = Vec::with_capacity(range.blocks.len());
     for (block, priced) in range.blocks.iter().zip(walked) {
         let priced = priced.unwrap_or_default();

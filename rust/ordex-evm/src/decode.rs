@@ -141,12 +141,14 @@ pub struct Transfer {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolEventKind {
-    /// `Swap`: the pool's sqrtPriceX96 and in-range liquidity after it.
+    /// `Swap`: the pool's sqrtPriceX96 (`a`), in-range liquidity (`b`) and tick after it.
     Swap,
-    /// `Initialize`: the pool's first sqrtPriceX96 (`b` is zero).
+    /// `Initialize`: the pool's first sqrtPriceX96 (`a`) and tick.
     Initialize,
-    /// `Mint` or `Burn`: the in-range liquidity may have moved (read again at the block).
-    Touched,
+    /// `Mint`: liquidity `b` added between `tick` and `tick_upper`.
+    Mint,
+    /// `Burn`: liquidity `b` removed between `tick` and `tick_upper`.
+    Burn,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +158,8 @@ pub struct PoolEvent {
     pub pool: Address,
     pub a: [u8; 32],
     pub b: [u8; 32],
+    pub tick: i32,
+    pub tick_upper: i32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -451,22 +455,54 @@ fn pool_event(log: &RawLog<'_>, topic0: &str, block: usize) -> Result<Option<Poo
     let kind = match topic0 {
         TOPIC_SWAP => PoolEventKind::Swap,
         TOPIC_INITIALIZE => PoolEventKind::Initialize,
-        TOPIC_MINT | TOPIC_BURN => PoolEventKind::Touched,
+        TOPIC_MINT => PoolEventKind::Mint,
+        TOPIC_BURN => PoolEventKind::Burn,
         _ => return Ok(None),
     };
     let pool = need(hex::fixed::<20>(log.address), "pool address")?;
-    let mut event = PoolEvent { block, kind, pool, a: [0; 32], b: [0; 32] };
-    if kind == PoolEventKind::Touched {
-        return Ok(Some(event));
-    }
+    let mut event = PoolEvent { block, kind, pool, a: [0; 32], b: [0; 32], tick: 0, tick_upper: 0 };
     let data = words(log.data)?;
+    // Anything not shaped as Uniswap v3 emits it is not a pool event (as in Python).
+    let tick_in = |bytes: &[u8]| int24(bytes);
     match kind {
         PoolEventKind::Swap if data.len() >= 160 => {
             event.a.copy_from_slice(&data[64..96]);
             event.b.copy_from_slice(&data[96..128]);
+            let Some(tick) = tick_in(&data[128..160]) else { return Ok(None) };
+            event.tick = tick;
         }
-        PoolEventKind::Initialize if data.len() >= 32 => event.a.copy_from_slice(&data[..32]),
+        PoolEventKind::Initialize if data.len() >= 64 => {
+            event.a.copy_from_slice(&data[..32]);
+            let Some(tick) = tick_in(&data[32..64]) else { return Ok(None) };
+            event.tick = tick;
+        }
+        PoolEventKind::Mint | PoolEventKind::Burn if log.topics.len() == 4 => {
+            let amount = match kind {
+                PoolEventKind::Mint if data.len() >= 128 => &data[32..64],
+                PoolEventKind::Burn if data.len() >= 96 => &data[..32],
+                _ => return Ok(None),
+            };
+            event.b.copy_from_slice(amount);
+            let (Some(lower), Some(upper)) = (topic_int24(log.topics[2])?, topic_int24(log.topics[3])?) else {
+                return Ok(None);
+            };
+            event.tick = lower;
+            event.tick_upper = upper;
+        }
         _ => return Ok(None),
     }
     Ok(Some(event))
+}
+
+/// An ABI `int24` word: sign-extended to 32 bytes, or None.
+fn int24(word: &[u8]) -> Option<i32> {
+    let value = i32::from_be_bytes(word[28..32].try_into().ok()?);
+    let fill = if value < 0 { 0xff } else { 0x00 };
+    let extended = word[..28].iter().all(|&b| b == fill);
+    (extended && (-(1 << 23)..(1 << 23)).contains(&value)).then_some(value)
+}
+
+fn topic_int24(topic: &str) -> Result<Option<i32>, Fallback> {
+    let word = need(hex::fixed::<32>(topic), "topic")?;
+    Ok(int24(&word))
 }

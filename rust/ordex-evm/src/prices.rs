@@ -44,6 +44,7 @@ pub struct PricingConfig {
 pub struct PoolState {
     pub sqrt_price_x96: BigUint,
     pub liquidity: BigUint,
+    pub tick: i32,
 }
 
 /// A decimal number as `decimal.Decimal` holds it: coefficient × 10^exponent.
@@ -266,13 +267,10 @@ impl<'a> PriceWalk<'a> {
 
     /// Walks the range's pool events block by block from the current state: the prices at the
     /// end of each active block (None for the others), for the tokens each moves whose
-    /// decimals are known. `refreshed`: the state of (pool, block) after its Mints and Burns.
-    pub fn walk(
-        &mut self,
-        range: &DecodedRange,
-        refreshed: &HashMap<u64, Vec<(Address, PoolState)>>,
-        decimals: &HashMap<Address, u32>,
-    ) -> Vec<Option<BlockPricing>> {
+    /// decimals are known. A Swap sets a pool's price, liquidity and tick, an Initialize its
+    /// price and tick, and a Mint or Burn moves its in-range liquidity when the current tick is
+    /// within the position's range, as the pool itself does.
+    pub fn walk(&mut self, range: &DecodedRange, decimals: &HashMap<Address, u32>) -> Vec<Option<BlockPricing>> {
         let mut out: Vec<Option<BlockPricing>> = vec![None; range.blocks.len()];
         let mut events = range.pool_events.iter().peekable();
         let mut eth: Option<Dec> = None;
@@ -280,24 +278,34 @@ impl<'a> PriceWalk<'a> {
         let mut found: Option<HashMap<Address, Option<Priced>>> = None;
         for (at, block) in range.blocks.iter().enumerate() {
             while let Some(e) = events.next_if(|e| e.block == at) {
-                if e.kind == PoolEventKind::Touched || !self.states.contains_key(&e.pool) {
-                    continue;
-                }
+                let Some(state) = self.states.get_mut(&e.pool) else { continue };
                 found = None;
-                let state = self.states.entry(e.pool).or_default();
-                state.sqrt_price_x96 = BigUint::from_bytes_be(&e.a);
-                if e.kind == PoolEventKind::Swap {
-                    state.liquidity = BigUint::from_bytes_be(&e.b);
+                match e.kind {
+                    PoolEventKind::Swap => {
+                        state.sqrt_price_x96 = BigUint::from_bytes_be(&e.a);
+                        state.liquidity = BigUint::from_bytes_be(&e.b);
+                        state.tick = e.tick;
+                    }
+                    PoolEventKind::Initialize => {
+                        state.sqrt_price_x96 = BigUint::from_bytes_be(&e.a);
+                        state.tick = e.tick;
+                    }
+                    PoolEventKind::Mint | PoolEventKind::Burn => {
+                        if e.tick <= state.tick && state.tick < e.tick_upper {
+                            let amount = BigUint::from_bytes_be(&e.b);
+                            if e.kind == PoolEventKind::Mint {
+                                state.liquidity += amount;
+                            } else if state.liquidity >= amount {
+                                state.liquidity -= amount;
+                            } else {
+                                state.liquidity = BigUint::zero();
+                            }
+                        }
+                    }
                 }
             }
             if !block.active {
                 continue;
-            }
-            for (pool, state) in refreshed.get(&block.number).into_iter().flatten() {
-                if self.by_address.contains_key(pool) {
-                    found = None;
-                    self.states.insert(*pool, state.clone());
-                }
             }
             if found.is_none() {
                 eth = self.eth_usd();
@@ -344,7 +352,7 @@ mod tests {
 
     /// sqrtPriceX96 = 2⁹⁶·root: whole token1 per whole token0 = root².
     fn state(root: u32, liquidity: u64) -> PoolState {
-        PoolState { sqrt_price_x96: BigUint::from(root) << 96_u32, liquidity: BigUint::from(liquidity) }
+        PoolState { sqrt_price_x96: BigUint::from(root) << 96_u32, liquidity: BigUint::from(liquidity), tick: 0 }
     }
 
     fn config(floor_usd: u32) -> PricingConfig {

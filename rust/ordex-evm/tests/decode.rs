@@ -10,6 +10,8 @@ const SINGLE: &str = "0xc3d58168c5ae7397731d063d5bbf3d657854427343f4c083240f7aac
 const BATCH: &str = "0x4a39dc06d4c0dbc64b70af90fd698a233a518aa5d07e595d983b8c0526c8f7fb";
 const DEPOSIT: &str = "0xe1fffcc4923d04b559f4d29a8bfc6cda04eb5b0d3c460751c2402c5c5cc9109c";
 const SWAP: &str = "0xc42079f94a6350d7e6235f29174924f928cc2ac818eb64fed8004e115fbcca67";
+const MINT: &str = "0x7a53080ba414158be7ec69b987b5fb7d07dee101fe85488f0853ae16239d0bde";
+const BURN: &str = "0x0c396cd989a39f4459b5fa1aed6a9a8dcdbc45908acfd67e028cd568da98982c";
 
 const TOKEN: &str = "0x1111111111111111111111111111111111111111";
 const ALICE: &str = "0x000000000000000000000000aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -172,6 +174,35 @@ fn swaps_are_pool_events_and_weth_needs_its_contract() {
     assert_eq!(range.pool_events[0].a[31], 77);
     assert_eq!(range.pool_events[0].b[31], 88);
     assert!(range.blocks[0].active);
+}
+
+/// An ABI int24 as a sign-extended 32-byte topic.
+fn tick_topic(tick: i32) -> String {
+    let fill = if tick < 0 { "f" } else { "0" };
+    format!("0x{}{:08x}", fill.repeat(56), tick)
+}
+
+#[test]
+fn mints_and_burns_carry_their_range_and_liquidity() {
+    let mint = log(
+        &[MINT, ALICE, &tick_topic(-60), &tick_topic(120)],
+        &format!("0x{}{}{}{}", word(0), word(500), word(1), word(2)),
+    );
+    let burn = log(
+        &[BURN, ALICE, &tick_topic(-887_220), &tick_topic(887_220)],
+        &format!("0x{}{}{}", word(40), word(1), word(2)),
+    );
+    let bad_tick = log(
+        &[BURN, ALICE, &format!("0x{}", word(1 << 23)), &tick_topic(60)],
+        &format!("0x{}{}{}", word(4), word(1), word(2)),
+    );
+    let range = decode_range(answer(&[mint, burn, bad_tick]).as_bytes(), 1, 1, None).unwrap();
+    let got: Vec<_> = range
+        .pool_events
+        .iter()
+        .map(|e| (e.kind, e.tick, e.tick_upper, u16::from_be_bytes([e.b[30], e.b[31]])))
+        .collect();
+    assert_eq!(got, vec![(PoolEventKind::Mint, -60, 120, 500), (PoolEventKind::Burn, -887_220, 887_220, 40)]);
 }
 
 #[rstest]

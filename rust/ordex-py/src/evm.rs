@@ -3,7 +3,7 @@
 
 use num_bigint::BigUint;
 use ordex_evm::prices::{PoolInfo, PoolState, PriceWalk, PricingConfig};
-use ordex_evm::{self as evm, DecodedRange, EncodeError, PoolEventKind};
+use ordex_evm::{self as evm, DecodedRange, EncodeError};
 use pyo3::exceptions::{PyArithmeticError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
@@ -11,8 +11,8 @@ use pyo3::types::{PyBytes, PyList};
 use std::collections::HashMap;
 
 type BlockRow<'py> = (u64, Bound<'py, PyBytes>, Bound<'py, PyBytes>, u64, usize, bool, Vec<Bound<'py, PyBytes>>);
-/// (pool, block, sqrtPriceX96, liquidity): a pool's state after a block's Mints and Burns.
-type RefreshedState = (Vec<u8>, u64, Vec<u8>, Vec<u8>);
+/// (pool, sqrtPriceX96, liquidity, tick): a pool's state.
+type StateWords = (Vec<u8>, Vec<u8>, Vec<u8>, i32);
 /// (pool, token0, token1, decimals0, decimals1).
 type PoolRow = (Vec<u8>, Vec<u8>, Vec<u8>, u32, u32);
 type EncodedRows<'py> = (
@@ -88,55 +88,35 @@ impl PyEvmRange {
             .collect()
     }
 
-    /// (block position, kind, pool, word a, word b): kind 0 a Swap (a = sqrtPriceX96, b = in-range
-    /// liquidity), 1 an Initialize (a = sqrtPriceX96), 2 a Mint or Burn.
-    #[allow(clippy::type_complexity)]
-    fn pool_events<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> Vec<(usize, u8, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
-        self.inner
-            .pool_events
-            .iter()
-            .map(|e| {
-                let kind = match e.kind {
-                    PoolEventKind::Swap => 0,
-                    PoolEventKind::Initialize => 1,
-                    PoolEventKind::Touched => 2,
-                };
-                (e.block, kind, PyBytes::new(py, &e.pool), PyBytes::new(py, &e.a), PyBytes::new(py, &e.b))
-            })
-            .collect()
-    }
-
-    /// Prices the range from the pools' `states` at the block before it (pool, sqrtPriceX96,
-    /// liquidity as 32-byte big-endian words) with `refreshed` (pool, block, the same words:
-    /// the state after that block's Mints and Burns), then encodes every row of it as binary
-    /// COPY payloads; the GIL is released meanwhile. Returns (blocks, token prices,
-    /// transactions, token transfers, address transactions, rows per address, the pools'
-    /// states at the end of the range).
+    /// Prices the range from the pools' `states` at the block before it (pool, sqrtPriceX96 and
+    /// liquidity as 32-byte big-endian words, tick), walking its Swaps, Initializes, Mints and
+    /// Burns, then encodes every row of it as binary COPY payloads; the GIL is released
+    /// meanwhile. Returns (blocks, token prices, transactions, token transfers, address
+    /// transactions, rows per address, the pools' states at the end of the range).
     fn encode<'py>(
         &self,
         py: Python<'py>,
         pricing: &PyEvmPricing,
-        states: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
-        refreshed: Vec<RefreshedState>,
+        states: Vec<StateWords>,
     ) -> PyResult<EncodedRows<'py>> {
         let states = states
             .into_iter()
-            .map(|(pool, sqrt, liquidity)| Ok((address(&pool)?, pool_state(&sqrt, &liquidity))))
+            .map(|(pool, sqrt, liquidity, tick)| {
+                let state = PoolState {
+                    sqrt_price_x96: BigUint::from_bytes_be(&sqrt),
+                    liquidity: BigUint::from_bytes_be(&liquidity),
+                    tick,
+                };
+                Ok((address(&pool)?, state))
+            })
             .collect::<PyResult<HashMap<_, _>>>()?;
-        let mut after: HashMap<u64, Vec<(evm::Address, PoolState)>> = HashMap::new();
-        for (pool, block, sqrt, liquidity) in refreshed {
-            after.entry(block).or_default().push((address(&pool)?, pool_state(&sqrt, &liquidity)));
-        }
         let inner = &self.inner;
         let config = &pricing.config;
         let decimals = &pricing.decimals;
         let (encoded, states) = py
             .detach(|| {
                 let mut walk = PriceWalk::new(config, states);
-                let encoded = evm::price_and_encode(inner, &mut walk, &after, decimals)?;
+                let encoded = evm::price_and_encode(inner, &mut walk, decimals)?;
                 Ok::<_, EncodeError>((encoded, walk.states))
             })
             .map_err(|e| match e {
@@ -153,6 +133,7 @@ impl PyEvmRange {
                     PyBytes::new(py, pool),
                     PyBytes::new(py, &s.sqrt_price_x96.to_bytes_be()),
                     PyBytes::new(py, &s.liquidity.to_bytes_be()),
+                    s.tick,
                 )
             }),
         )?;
@@ -166,10 +147,6 @@ impl PyEvmRange {
             states,
         ))
     }
-}
-
-fn pool_state(sqrt: &[u8], liquidity: &[u8]) -> PoolState {
-    PoolState { sqrt_price_x96: BigUint::from_bytes_be(sqrt), liquidity: BigUint::from_bytes_be(liquidity) }
 }
 
 /// What prices a range's tokens (services.indexer_prices.PriceTracker after `prepare`): WETH,
