@@ -3,6 +3,7 @@
 use crate::hex::{self, TopicAddress};
 use crate::{Address, Fallback, Hash};
 use ethnum::U256;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -24,15 +25,6 @@ const MAX_TIMESTAMP: u64 = 253_402_300_799;
 pub const ERC20: u8 = 0;
 pub const ERC721: u8 = 1;
 pub const ERC1155: u8 = 2;
-
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    id: u64,
-    #[serde(borrow, default)]
-    result: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    error: Option<&'a RawValue>,
-}
 
 #[derive(Deserialize)]
 struct RawBlock<'a> {
@@ -184,25 +176,34 @@ fn need<T>(value: Option<T>, why: &str) -> Result<T, Fallback> {
 /// by `count` `eth_getBlockReceipts(n)` calls (the next ids); `weth` is the contract whose
 /// Deposit/Withdrawal events are mints and burns.
 pub fn decode_range(body: &[u8], first_id: u64, count: usize, weth: Option<Address>) -> Result<DecodedRange, Fallback> {
-    let answers: Vec<Envelope<'_>> = serde_json::from_slice(body).map_err(|e| Fallback(format!("answer: {e}")))?;
     let total = 2 * count;
-    let mut results: Vec<Option<&RawValue>> = vec![None; total];
-    for answer in &answers {
+    let seed = AnswersSeed { first_id, count };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let answers =
+        seed.deserialize(&mut de).and_then(|a| de.end().map(|()| a)).map_err(|e| Fallback(format!("answer: {e}")))?;
+    let mut results: Vec<Option<Parsed<'_>>> = (0..total).map(|_| None).collect();
+    for answer in answers {
         let slot = answer.id.checked_sub(first_id).and_then(|i| usize::try_from(i).ok()).filter(|&i| i < total);
         let slot = need(slot, "an answer to no call")?;
-        if answer.error.is_some() || results[slot].is_some() {
+        if answer.error || results[slot].is_some() {
             return Err(fallback("an error or a repeated answer"));
         }
         results[slot] = Some(need(answer.result, "an answer without a result")?);
     }
     let mut out = DecodedRange::default();
     let mut previous_hash: Option<&str> = None;
-    for i in 0..count {
-        let block_raw = need(results[i], "a block missing")?;
-        let receipts_raw = need(results[count + i], "receipts missing")?;
-        let block: RawBlock<'_> = serde_json::from_str(block_raw.get()).map_err(|e| Fallback(format!("block: {e}")))?;
-        let receipts: Vec<RawReceipt<'_>> =
-            serde_json::from_str(receipts_raw.get()).map_err(|e| Fallback(format!("receipts: {e}")))?;
+    let (blocks, receipts) = results.split_at_mut(count);
+    for (block, receipts) in blocks.iter_mut().zip(receipts.iter_mut()) {
+        let block = match need(block.take(), "a block missing")? {
+            Parsed::Block(b) => b,
+            Parsed::Raw(raw) => serde_json::from_str(raw.get()).map_err(|e| Fallback(format!("block: {e}")))?,
+            Parsed::Receipts(_) => return Err(fallback("a block missing")),
+        };
+        let receipts = match need(receipts.take(), "receipts missing")? {
+            Parsed::Receipts(r) => r,
+            Parsed::Raw(raw) => serde_json::from_str(raw.get()).map_err(|e| Fallback(format!("receipts: {e}")))?,
+            Parsed::Block(_) => return Err(fallback("receipts missing")),
+        };
         if previous_hash.is_some_and(|h| h != block.parent_hash) {
             return Err(fallback("the range does not link up"));
         }
@@ -213,6 +214,101 @@ pub fn decode_range(body: &[u8], first_id: u64, count: usize, weth: Option<Addre
         add_block(&mut out, &block, &receipts, weth)?;
     }
     Ok(out)
+}
+
+/// A call's result, parsed as its call's answer in the same pass as the envelope when the `id`
+/// comes before the `result` (as nodes write them), else kept raw and parsed afterwards.
+enum Parsed<'a> {
+    Block(RawBlock<'a>),
+    Receipts(Vec<RawReceipt<'a>>),
+    Raw(&'a RawValue),
+}
+
+struct Answer<'a> {
+    id: u64,
+    result: Option<Parsed<'a>>,
+    error: bool,
+}
+
+/// The batch answer: ids `first_id..first_id + count` are blocks, the next `count` receipts.
+#[derive(Clone, Copy)]
+struct AnswersSeed {
+    first_id: u64,
+    count: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for AnswersSeed {
+    type Value = Vec<Answer<'de>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AnswersSeed {
+    type Value = Vec<Answer<'de>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON-RPC batch answer")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut answers = Vec::with_capacity(2 * self.count.min(MAX_BATCH_IDS));
+        while let Some(answer) = seq.next_element_seed(AnswerSeed(self))? {
+            answers.push(answer);
+        }
+        Ok(answers)
+    }
+}
+
+struct AnswerSeed(AnswersSeed);
+
+impl<'de> DeserializeSeed<'de> for AnswerSeed {
+    type Value = Answer<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AnswerSeed {
+    type Value = Answer<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON-RPC answer")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let AnswersSeed { first_id, count } = self.0;
+        let (mut id, mut result, mut error) = (None, None, false);
+        while let Some(key) = map.next_key::<&'de str>()? {
+            let repeated = match key {
+                "id" => id.is_some(),
+                "result" => result.is_some(),
+                _ => false,
+            };
+            if repeated {
+                return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+            }
+            match key {
+                "id" => id = Some(map.next_value::<u64>()?),
+                "result" => {
+                    let slot = id.and_then(|i: u64| i.checked_sub(first_id)).and_then(|i| usize::try_from(i).ok());
+                    result = Some(match slot {
+                        Some(s) if s < count => Parsed::Block(map.next_value()?),
+                        Some(s) if s < 2 * count => Parsed::Receipts(map.next_value()?),
+                        _ => Parsed::Raw(map.next_value()?),
+                    });
+                }
+                "error" => error |= map.next_value::<Option<&'de RawValue>>()?.is_some(),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let id = id.ok_or_else(|| serde::de::Error::missing_field("id"))?;
+        Ok(Answer { id, result, error })
+    }
 }
 
 fn add_block(

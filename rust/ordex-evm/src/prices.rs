@@ -3,6 +3,7 @@
 //! sqrtPriceX96 and in-range liquidity, divided to 50 significant digits the way Python's
 //! `decimal` divides (half-even; an exact quotient keeps no trailing zero past the units).
 
+use crate::bigint::round_half_even;
 use crate::decode::{DecodedRange, PoolEventKind};
 use crate::Address;
 use num_bigint::BigUint;
@@ -97,41 +98,22 @@ pub fn divide(num: &BigUint, den: &BigUint) -> Dec {
     // Enough digits that the quotient has more than PRECISION of them.
     let shift = (PRECISION as i64 + 1 + den_digits - num_digits).max(0) as u32;
     let (quotient, remainder) = (num * ten.pow(shift)).div_rem(den);
-    let mut digits = quotient.to_string().into_bytes();
-    let mut exponent = -(shift as i32);
-    let mut exact = remainder.is_zero();
-    if digits.len() > PRECISION {
-        let drop = digits.len() - PRECISION;
-        let dropped = digits.split_off(PRECISION);
-        exponent += drop as i32;
-        let first = dropped[0];
-        let rest_zero = dropped[1..].iter().all(|&d| d == b'0') && remainder.is_zero();
-        exact = exact && dropped.iter().all(|&d| d == b'0');
-        let round_up = match first.cmp(&b'5') {
-            std::cmp::Ordering::Greater => true,
-            std::cmp::Ordering::Less => false,
-            std::cmp::Ordering::Equal => !rest_zero || (digits[PRECISION - 1] - b'0') % 2 == 1,
-        };
-        if round_up {
-            let mut at = PRECISION;
-            loop {
-                if at == 0 {
-                    // 99…9 rounded up: one digit more, then one less.
-                    digits.insert(0, b'1');
-                    digits.pop();
-                    exponent += 1;
-                    break;
-                }
-                at -= 1;
-                if digits[at] == b'9' {
-                    digits[at] = b'0';
-                } else {
-                    digits[at] += 1;
-                    break;
-                }
-            }
-        }
+    let quotient = quotient.to_string();
+    let drop = quotient.len().saturating_sub(PRECISION);
+    let mut exponent = drop as i32 - shift as i32;
+    let exact = remainder.is_zero() && quotient.bytes().skip(quotient.len() - drop).all(|d| d == b'0');
+    // A remainder is one more nonzero digit past the quotient's for the rounding.
+    let mut kept = match (drop, remainder.is_zero()) {
+        (0, _) => quotient,
+        (_, true) => round_half_even(&quotient, drop),
+        (_, false) => round_half_even(&format!("{quotient}1"), drop + 1),
+    };
+    if kept.len() > PRECISION {
+        // 99…9 rounded up to 100…0: one digit more, then one zero less.
+        kept.pop();
+        exponent += 1;
     }
+    let mut digits = kept.into_bytes();
     if exact {
         // An exact quotient: trailing zeros dropped back towards the ideal exponent (0).
         while exponent < 0 && digits.len() > 1 && digits.last() == Some(&b'0') {
@@ -412,6 +394,12 @@ mod tests {
         "12345678901234567890123456789012345678901234567895"
     )]
     #[case("1", "7", "0.14285714285714285714285714285714285714285714285714")]
+    // The dropped digit is a 5 and the quotient's digits stop there, but the remainder is not 0.
+    #[case(
+        "2264047462231775706024780540614074707893013039976516",
+        "3",
+        "754682487410591902008260180204691569297671013325510"
+    )]
     #[case(
         "99999999999999999999999999999999999999999999999999999",
         "1000",

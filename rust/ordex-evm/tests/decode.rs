@@ -218,6 +218,22 @@ fn anything_else_is_left_to_python(#[case] body: &str) {
 }
 
 #[test]
+fn a_result_before_its_id_decodes_the_same() {
+    let logs = [log(&[TRANSFER, ALICE, BOB], &format!("0x{}", word(250)))];
+    let body = answer(&logs);
+    let expected = decode_range(body.as_bytes(), 1, 1, None).unwrap();
+    // The block's answer written result first, id last.
+    let at = body.find(r#"{"jsonrpc":"2.0","id":1,"result":"#).unwrap();
+    let block_end = body.rfind('}').unwrap();
+    let result = &body[at + r#"{"jsonrpc":"2.0","id":1,"result":"#.len()..block_end];
+    let reordered = format!(r#"{}{{"result":{result},"jsonrpc":"2.0","id":1}}{}"#, &body[..at], &body[block_end + 1..]);
+    assert_eq!(decode_range(reordered.as_bytes(), 1, 1, None).unwrap(), expected);
+    // An id or result given twice is no canonical answer.
+    let twice = body.replacen(r#""id":1,"#, r#""id":1,"id":1,"#, 1);
+    assert!(decode_range(twice.as_bytes(), 1, 1, None).is_err());
+}
+
+#[test]
 fn a_receipt_of_another_transaction_is_left_to_python() {
     let body = answer(&[]).replace(
         &format!("\"transactionHash\":\"{}\"", hash(0xcc)),
