@@ -113,6 +113,22 @@ def pricing_env(devchain: dict[str, Any]) -> dict[str, str]:
     }
 
 
+EVM_TABLES = (
+    "evm_blocks, evm_transactions, evm_token_transfers, evm_tokens, evm_token_prices, "
+    "evm_address_transactions, evm_address_counters, evm_indexer_state, evm_reorgs"
+)
+
+
+async def reset_indexed(database_url: str) -> None:
+    """Empties what an ingest wrote, for the next one to start from block 0 again."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"TRUNCATE {EVM_TABLES}")
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
+
+
 async def _indexed(database_url: str) -> dict[str, Any] | None:
     conn = await asyncpg.connect(database_url)
     try:
