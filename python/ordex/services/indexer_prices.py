@@ -145,6 +145,7 @@ class PriceTracker:
         self._token_pools: dict[bytes, tuple[bytes, ...]] = {}
         # The same pricing handed to the Rust encode (services.indexer_fast), once prepared.
         self._pricing: EvmPricing | None = None
+        self._pricing_of: PriceConfig | None = None  # the configuration it was made from
 
     @property
     def enabled(self) -> bool:
@@ -182,8 +183,10 @@ class PriceTracker:
     def pricing(self) -> EvmPricing:
         """This tracker's configuration and pools as `ordex._engine.EvmPricing` (the Rust walk
         prices exactly as `walk_events` does), made once prepared."""
-        if self._pricing is None:
+        if self._pricing is None or self._pricing_of is not self.config:
             from ordex._engine import EvmPricing
+
+            self._pricing_of = self.config
 
             floor = self.config.liquidity_floor_usd.as_integer_ratio()
             self._pricing = EvmPricing(
