@@ -370,11 +370,7 @@ async def _copy(
     conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     if rows:
-        await _copy_text(conn, table, columns, copy_text(rows))
-
-
-async def _copy_text(conn: Connection, table: str, columns: Sequence[str], payload: bytes) -> None:
-    await _copy_payload(conn, table, columns, payload, "text")
+        await _copy_payload(conn, table, columns, copy_text(rows), "text")
 
 
 async def _copy_payload(

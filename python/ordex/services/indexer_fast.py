@@ -39,8 +39,8 @@ async def build_fast_batch(
         fast.encode, prices.pricing(), prices.state_words()
     )
     if prices.pools:
-        active_blocks = [b[0] for b in blocks if b[5]]
-        prices.adopt(states, active_blocks[-1] if active_blocks else None)
+        # The walk's state is the one at the end of the last block that moves anything.
+        prices.adopt(states, next((b[0] for b in reversed(blocks) if b[5]), None))
     first, last = blocks[0], blocks[-1]
     batch.encoded = EncodedRows(
         transactions=txs,

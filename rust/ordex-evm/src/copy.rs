@@ -1,13 +1,13 @@
 //! The decoded rows, priced, as PostgreSQL binary COPY payloads (the columns of
 //! `db.indexer_ingest`, each field of its column's type).
 
-use crate::bigint::Big;
 use crate::decode::{DecodedRange, ERC1155, ERC20, ERC721};
 use crate::pgcopy::{CopyWriter, OutOfRange};
 use crate::prices::PriceWalk;
 use crate::usd::{usd_amount, Price, UsdOverflow};
 use crate::Address;
 use ethnum::U256;
+use num_bigint::BigUint;
 use std::collections::HashMap;
 
 /// Prices at the end of one block as plain decimal text: ETH/USD, and (token, USD per whole
@@ -60,11 +60,11 @@ fn standard_name(standard: u8) -> &'static str {
     }
 }
 
-fn big(value: U256) -> Big {
-    Big::from_be_bytes(&value.to_be_bytes())
+fn big(value: U256) -> BigUint {
+    BigUint::from_bytes_be(&value.to_be_bytes())
 }
 
-fn usd(amount: &Big, decimals: u32, price: Option<&Price>) -> Result<Option<String>, EncodeError> {
+fn usd(amount: &BigUint, decimals: u32, price: Option<&Price>) -> Result<Option<String>, EncodeError> {
     Ok(match price {
         Some(p) => Some(usd_amount(amount, decimals, p)?),
         None => None,
@@ -143,7 +143,7 @@ pub fn encode_rows(
         o.int4(tx.transfers as u64)?;
         o.opt_numeric_text(prices[tx.block].eth_usd.as_deref())?;
         o.opt_numeric_text(usd(&big(tx.value), 18, eth_usd)?.as_deref())?;
-        let fee = big(tx.gas_used).mul(&big(tx.gas_price));
+        let fee = big(tx.gas_used) * big(tx.gas_price);
         o.opt_numeric_text(usd(&fee, 18, eth_usd)?.as_deref())?;
 
         let mut participants: Vec<Address> = vec![tx.from];

@@ -166,11 +166,6 @@ impl<'a> PriceWalk<'a> {
         self.config.stablecoins.contains(token)
     }
 
-    /// The last active block walked, whose state `states` now is (None: no active block).
-    pub fn last_active(range: &DecodedRange) -> Option<u64> {
-        range.blocks.iter().rev().find(|b| b.active).map(|b| b.number)
-    }
-
     fn quote_usd(&self, token: &Address, eth: Option<&Dec>) -> Option<Dec> {
         if self.config.stablecoins.contains(token) {
             return Some(Dec::one());

@@ -2,7 +2,9 @@
 //! rounded half-even to 80 significant digits, scaled by 10^-decimals, quantized half-even to
 //! 18 decimal places (a result needing more than 80 digits is refused, as `decimal` refuses it).
 
-use crate::bigint::{round_half_even, Big};
+use crate::bigint::round_half_even;
+use num_bigint::BigUint;
+use num_traits::Zero;
 
 const PRECISION: usize = 80;
 const PLACES: i64 = 18;
@@ -10,7 +12,7 @@ const PLACES: i64 = 18;
 /// A USD price as a plain decimal (`123.456`, no exponent, no sign).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Price {
-    mantissa: Big,
+    mantissa: BigUint,
     scale: i64,
 }
 
@@ -20,10 +22,10 @@ impl Price {
         if int.is_empty() {
             return None;
         }
-        if !frac.bytes().all(|c| c.is_ascii_digit()) {
+        if !int.bytes().chain(frac.bytes()).all(|c| c.is_ascii_digit()) {
             return None;
         }
-        let mantissa = Big::from_decimal(&format!("{int}{frac}"))?;
+        let mantissa = BigUint::parse_bytes(format!("{int}{frac}").as_bytes(), 10)?;
         Some(Price { mantissa, scale: frac.len() as i64 })
     }
 }
@@ -33,12 +35,11 @@ impl Price {
 pub struct UsdOverflow;
 
 /// USD value of `amount` base units of a token with `decimals`, as COPY text (18 places).
-pub fn usd_amount(amount: &Big, decimals: u32, price: &Price) -> Result<String, UsdOverflow> {
+pub fn usd_amount(amount: &BigUint, decimals: u32, price: &Price) -> Result<String, UsdOverflow> {
     if amount.is_zero() {
         return Ok(format!("0.{}", "0".repeat(PLACES as usize)));
     }
-    let product = amount.mul(&price.mantissa);
-    let mut digits = product.to_decimal();
+    let mut digits = (amount * &price.mantissa).to_string();
     let mut exponent = -(price.scale + i64::from(decimals));
     if digits.len() > PRECISION {
         let drop = digits.len() - PRECISION;
@@ -67,6 +68,10 @@ mod tests {
     use super::*;
     use rstest::rstest;
 
+    fn big(text: &str) -> BigUint {
+        BigUint::parse_bytes(text.as_bytes(), 10).unwrap()
+    }
+
     #[rstest]
     #[case("0", 18, "3000", "0.000000000000000000")]
     #[case("1000000000000000000", 18, "3000", "3000.000000000000000000")]
@@ -82,7 +87,7 @@ mod tests {
         #[case] price: &str,
         #[case] expected: &str,
     ) {
-        let amount = Big::from_decimal(amount).unwrap();
+        let amount = big(amount);
         let price = Price::parse(price).unwrap();
         assert_eq!(usd_amount(&amount, decimals, &price).unwrap(), expected);
     }
@@ -90,9 +95,7 @@ mod tests {
     #[test]
     fn rounds_to_eighty_digits_first() {
         // (2**256-1) × 1.5 at 18 decimals, computed with Python's Context(prec=80).
-        let amount =
-            Big::from_decimal("115792089237316195423570985008687907853269984665640564039457584007913129639935")
-                .unwrap();
+        let amount = big("115792089237316195423570985008687907853269984665640564039457584007913129639935");
         let price = Price::parse("1.5").unwrap();
         assert_eq!(
             usd_amount(&amount, 18, &price).unwrap(),
@@ -127,16 +130,15 @@ mod tests {
         #[case] price: &str,
         #[case] expected: &str,
     ) {
-        let amount = Big::from_decimal(amount).unwrap();
+        let amount = big(amount);
         assert_eq!(usd_amount(&amount, decimals, &Price::parse(price).unwrap()).unwrap(), expected);
     }
 
     #[test]
     fn refuses_what_decimal_refuses() {
-        let max = Big::from_decimal("115792089237316195423570985008687907853269984665640564039457584007913129639935")
-            .unwrap();
+        let max = big("115792089237316195423570985008687907853269984665640564039457584007913129639935");
         assert_eq!(usd_amount(&max, 18, &Price::parse("3012.5").unwrap()), Err(UsdOverflow));
-        let amount = Big::from_decimal(&"9".repeat(70)).unwrap();
+        let amount = big(&"9".repeat(70));
         assert_eq!(usd_amount(&amount, 0, &Price::parse("1").unwrap()), Err(UsdOverflow));
     }
 }
