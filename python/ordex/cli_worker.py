@@ -49,9 +49,11 @@ async def _run(settings: Settings, roles: set[str], markets: str | None) -> None
 
     log = get_logger("ordex.worker")
     assert settings.database_url is not None and settings.redis_url is not None
+    # Every connection opened up front: a backend started mid-batch (its fork, its codecs)
+    # stalls the batch that waits for it.
     pool = await create_pool(
         settings.database_url,
-        min_size=1,
+        min_size=4,
         max_size=4,
         application_name="ordex worker " + ",".join(sorted(roles)),
     )

@@ -63,7 +63,9 @@ async def _batches(chain: DevChain, db: asyncpg.Connection, *, fast: bool) -> li
             raw = await fetch_range(rpc, first, last, fast=fast, weth=config.weth)
             assert (raw.fast is not None) == fast
             await prices.seed(rpc, first - 1)
-            out.append(await build_batch(db, rpc, raw, prices, tokens))
+            batch = await build_batch(db, rpc, raw, prices, tokens)
+            await batch.settle_tokens()
+            out.append(batch)
             prices.advance_to(last)
     return out
 

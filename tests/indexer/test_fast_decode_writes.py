@@ -109,3 +109,52 @@ async def test_a_failed_batch_fails_the_one_copied_after_it(
     with pytest.raises(StateConflict):
         await first
     assert await _counts(db) == (0, 0, None, 0)
+
+
+async def test_joined_batches_land_as_their_parts(db: asyncpg.Connection) -> None:
+    await repo.ensure_state(db, 1337)
+    parts = [await _batch(db, 0, 3), await _batch(db, 3, 2), await _batch(db, 5, 1)]
+    joined = IngestBatch.joined(parts)
+    assert joined.encoded is not None
+    assert (joined.block_count, joined.tx_count, joined.first_block) == (6, 6, 0)
+    assert joined.last_block == parts[-1].last_block
+    # One payload: a header, the rows of each part in order, a trailer.
+    assert joined.encoded.transactions == repo.join_copy_payloads(
+        [p.encoded.transactions for p in parts if p.encoded is not None]
+    )
+    await repo.write_batch(db, joined, expected_last=None)
+    assert await _counts(db) == (6, 6, 5, 6)
+    stored = await db.fetch("SELECT hash, block_number FROM evm_transactions ORDER BY 2")
+    assert [(r["hash"], r["block_number"]) for r in stored] == [
+        (bytes([0xA0 + n]) * 32, n) for n in range(6)
+    ]
+
+
+async def test_only_consecutive_batches_join(db: asyncpg.Connection) -> None:
+    with pytest.raises(ValueError, match="does not follow"):
+        IngestBatch.joined([await _batch(db, 0, 3), await _batch(db, 4, 2)])
+    with pytest.raises(ValueError, match="binary COPY"):
+        repo.join_copy_payloads([b"PGCOPY\n\xff\r\n\x00" + bytes(8) + b"\xff\xff", b"1\t2\n"])
+    # Nothing to join: a part alone is kept as it is, no part is no payload.
+    assert repo.join_copy_payloads([b"", b"x"]) == b"x"
+    assert repo.join_copy_payloads([b"", b""]) == b""
+
+
+async def test_token_metadata_still_pending_is_written_with_its_batch(
+    db: asyncpg.Connection,
+) -> None:
+    """The node's answer for a new token's metadata may come once the rows are copied: the
+    write waits for it and the token lands in the same transaction."""
+    await repo.ensure_state(db, 1337)
+    batch = await _batch(db, 0, 2)
+    answer: asyncio.Future[list[repo.NewToken]] = asyncio.get_running_loop().create_future()
+    batch.pending_tokens.append(answer)
+    writing = asyncio.create_task(repo.write_batch(db, batch, expected_last=None))
+    await asyncio.sleep(0.05)
+    assert not writing.done()
+    token = repo.NewToken(bytes([0x77]) * 20, "ERC-20", "Token", "TKN", 6, True, 1)
+    answer.set_result([token])
+    await writing
+    assert await _counts(db) == (2, 2, 1, 2)
+    row = await db.fetchrow("SELECT symbol, decimals FROM evm_tokens")
+    assert (row["symbol"], row["decimals"]) == ("TKN", 6)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import asyncpg
+import pytest
 
+from ordex.db import indexer_ingest
 from ordex.db.indexer_ingest import request_token_refetch
 from ordex.devchain import DevChain
 from ordex.services.evm_rpc import EvmRpc
@@ -202,3 +206,38 @@ async def test_transfers_of_each_standard_and_token_metadata(
     row = await db.fetchrow("SELECT * FROM evm_tokens WHERE address = $1", mkr_address)
     assert (row["name"], row["symbol"], row["decimals"]) == ("Maker", "MKR", 18)
     assert row["fetched_at"] is not None and row["next_retry_at"] is None
+
+
+async def test_ranges_fetched_behind_a_slow_write_are_written_together(
+    make_devchain: Callable[[], DevChain],
+    make_worker: WorkerFactory,
+    db: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While a write is in flight the ranges fetched meanwhile go in one transaction; every
+    block, transaction and counter lands exactly once."""
+    chain = make_devchain()
+    standard_traffic(chain)
+    written: list[int] = []
+    write = indexer_ingest.write_batch
+
+    async def slow_write(conn: Any, batch: indexer_ingest.IngestBatch, **kwargs: Any) -> None:
+        written.append(batch.block_count)
+        await asyncio.sleep(0.05)  # PostgreSQL lagging behind the node
+        await write(conn, batch, **kwargs)
+
+    monkeypatch.setattr(indexer_ingest, "write_batch", slow_write)
+    worker = await make_worker(chain, batch_blocks=2)
+    tip = chain.web3().eth.block_number
+    assert await worker.sync() == tip + 1
+    assert max(written) > 2 and sum(written) == tip + 1
+    assert [r["number"] for r in await db.fetch("SELECT number FROM evm_blocks ORDER BY 1")] == (
+        list(range(tip + 1))
+    )
+    state = await db.fetchrow("SELECT * FROM evm_indexer_state")
+    assert state["last_block"] == tip and state["block_count"] == tip + 1
+    assert state["tx_count"] == await db.fetchval("SELECT count(*) FROM evm_transactions")
+    assert state["transfer_count"] == await db.fetchval("SELECT count(*) FROM evm_token_transfers")
+    assert await db.fetchval("SELECT sum(tx_count) FROM evm_address_counters") == (
+        await db.fetchval("SELECT count(*) FROM evm_address_transactions")
+    )

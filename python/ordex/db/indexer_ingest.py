@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from itertools import repeat
+from itertools import pairwise, repeat
 from types import NoneType
 from typing import Any, Literal
 
@@ -115,11 +115,46 @@ class EncodedRows:
     first_block: tuple[int, bytes] | None = None
     last_block: tuple[int, bytes, datetime] | None = None
 
+    @classmethod
+    def joined(cls, parts: Sequence[EncodedRows]) -> EncodedRows:
+        """The rows of consecutive ranges, in order, as the payloads of one range."""
+        first, last = parts[0], parts[-1]
+        return cls(
+            transactions=join_copy_payloads([p.transactions for p in parts]),
+            transfers=join_copy_payloads([p.transfers for p in parts]),
+            address_transactions=join_copy_payloads([p.address_transactions for p in parts]),
+            address_counts=[count for p in parts for count in p.address_counts],
+            tx_count=sum(p.tx_count for p in parts),
+            transfer_count=sum(p.transfer_count for p in parts),
+            blocks=join_copy_payloads([p.blocks for p in parts]),
+            token_prices=join_copy_payloads([p.token_prices for p in parts]),
+            block_count=sum(p.block_count for p in parts),
+            first_block=first.first_block,
+            last_block=last.last_block,
+        )
+
+
+# A binary COPY payload as ordex-evm writes it: the signature, no flags, no header extension;
+# the rows; -1 as the field count of the trailer.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_COPY_TRAILER = b"\xff\xff"
+
+
+def join_copy_payloads(payloads: Sequence[bytes]) -> bytes:
+    """Binary COPY payloads of one table as one: a header, every part's rows, a trailer."""
+    parts = [p for p in payloads if p]
+    if len(parts) <= 1:
+        return parts[0] if parts else b""
+    if not all(p.startswith(_COPY_HEADER) and p.endswith(_COPY_TRAILER) for p in parts):
+        raise ValueError("not a binary COPY payload without a header extension")
+    rows = (memoryview(p)[len(_COPY_HEADER) : -len(_COPY_TRAILER)] for p in parts)
+    return b"".join([_COPY_HEADER, *rows, _COPY_TRAILER])
+
 
 @dataclass(slots=True)
 class IngestBatch:
-    """Rows of consecutive blocks, as tuples in the *_COLUMNS order (and, for transactions,
-    transfers and address rows, possibly as COPY text in `encoded`)."""
+    """Rows of consecutive blocks, as tuples in the *_COLUMNS order (or, from the Rust decode,
+    as binary COPY payloads in `encoded`)."""
 
     blocks: list[tuple[Any, ...]] = field(default_factory=list)
     transactions: list[tuple[Any, ...]] = field(default_factory=list)
@@ -127,7 +162,16 @@ class IngestBatch:
     address_transactions: list[tuple[Any, ...]] = field(default_factory=list)
     token_prices: list[tuple[Any, ...]] = field(default_factory=list)
     tokens: list[NewToken] = field(default_factory=list)
+    # New tokens whose metadata the node is still being asked for (`settle_tokens`).
+    pending_tokens: list[Awaitable[list[NewToken]]] = field(default_factory=list)
     encoded: EncodedRows | None = None
+
+    async def settle_tokens(self) -> list[NewToken]:
+        """`tokens`, with those still pending once the node has answered."""
+        pending, self.pending_tokens = self.pending_tokens, []
+        for lookup in pending:
+            self.tokens += await lookup
+        return self.tokens
 
     @property
     def tx_count(self) -> int:
@@ -161,6 +205,27 @@ class IngestBatch:
             return self.encoded.last_block
         number, hash_, _parent, timestamp = self.blocks[-1][:4]
         return number, hash_, timestamp
+
+    @classmethod
+    def joined(cls, parts: Sequence[IngestBatch]) -> IngestBatch:
+        """Batches of consecutive ranges as one, written in one transaction: the rows in order,
+        the tokens each part found."""
+        for before, after in pairwise(parts):
+            if (before.encoded is None) != (after.encoded is None):
+                raise ValueError("batches decoded in Rust join only with each other")
+            if after.first_parent != before.last_block[1]:
+                raise ValueError(f"block {after.first_block} does not follow the batch before")
+        encoded = [p.encoded for p in parts if p.encoded is not None]
+        return cls(
+            blocks=[row for p in parts for row in p.blocks],
+            transactions=[row for p in parts for row in p.transactions],
+            transfers=[row for p in parts for row in p.transfers],
+            address_transactions=[row for p in parts for row in p.address_transactions],
+            token_prices=[row for p in parts for row in p.token_prices],
+            tokens=[token for p in parts for token in p.tokens],
+            pending_tokens=[lookup for p in parts for lookup in p.pending_tokens],
+            encoded=EncodedRows.joined(encoded) if encoded else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +328,10 @@ async def write_batch(
         if after is not None:
             # The batch before this one commits first; this one's rows are in meanwhile.
             await after
+        # The commit does not wait for its WAL to reach the disk (synchronous_commit off for
+        # this transaction, set by the state update). Everything here derives from the chain
+        # and the state row commits with its rows: a PostgreSQL crash may lose the last
+        # batches whole, never part of one, and the worker ingests them again from the state.
         moved = await conn.execute(
             """UPDATE evm_indexer_state
                SET last_block = $2, last_block_hash = $3, last_block_timestamp = $4,
@@ -272,7 +341,8 @@ async def write_batch(
                    chain_tip_seen_at = CASE WHEN $8::bigint IS NULL THEN chain_tip_seen_at
                                             ELSE now() END,
                    updated_at = now()
-               WHERE id = 1 AND last_block IS NOT DISTINCT FROM $1""",
+               WHERE id = 1 AND last_block IS NOT DISTINCT FROM $1
+               RETURNING set_config('synchronous_commit', 'off', true)""",
             expected_last,
             last_number,
             last_hash,
@@ -293,8 +363,9 @@ async def write_batch(
                 addresses,
                 [counts[a] for a in addresses],
             )
-        if batch.tokens:
-            await _insert_tokens(conn, batch.tokens)
+        tokens = await batch.settle_tokens()
+        if tokens:
+            await _insert_tokens(conn, tokens)
 
 
 def _text_str(value: str) -> str:

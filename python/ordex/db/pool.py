@@ -13,14 +13,25 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     unlistens before its release). asyncpg still rolls back a transaction left open."""
 
 
+# The array types ordex binds as parameters (unnest over columns). asyncpg looks up an array
+# type's codec in the catalog on a connection's first statement that uses it, a recursive query
+# of several ms; one statement over all of them at connect time does it once, off the first
+# request's path.
+_ARRAY_TYPES = ("text", "bigint", "numeric", "bytea", "uuid", "timestamptz", "smallint",
+                "integer", "boolean")  # fmt: skip
+_ARRAY_PROBE = "SELECT " + ", ".join(f"${i}::{t}[]" for i, t in enumerate(_ARRAY_TYPES, 1))
+
+
 async def _register_codecs(conn: asyncpg.Connection) -> None:
     """pgvector's `vector` as binary in and out (lists in, `pgvector.Vector` out). A database
-    without the extension yet (before its migration) has no such type: nothing to register."""
+    without the extension yet (before its migration) has no such type: nothing to register.
+    Then the array types' codecs (`_ARRAY_TYPES`)."""
     try:
         await register_vector(conn)
     except ValueError as exc:
         if not str(exc).startswith("unknown type"):
             raise
+    await conn.prepare(_ARRAY_PROBE)
 
 
 async def create_pool(

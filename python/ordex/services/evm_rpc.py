@@ -357,14 +357,14 @@ class EvmRpc:
         )
         return [decode_uint(r) for r in results]
 
-    async def pool_tokens(self, pool: str) -> tuple[str, str]:
-        token0, token1 = await self.batch(
-            [
-                ("eth_call", [{"to": pool, "data": SELECTOR_TOKEN0}, "latest"]),
-                ("eth_call", [{"to": pool, "data": SELECTOR_TOKEN1}, "latest"]),
-            ]
-        )
-        return "0x" + hex_bytes(token0)[-20:].hex(), "0x" + hex_bytes(token1)[-20:].hex()
+    async def pool_tokens(self, pools: Sequence[str]) -> list[tuple[str, str]]:
+        """token0 and token1 of each Uniswap v3 pool, in one round trip."""
+        calls: list[tuple[str, Sequence[Any]]] = []
+        for pool in pools:
+            calls.append(("eth_call", [{"to": pool, "data": SELECTOR_TOKEN0}, "latest"]))
+            calls.append(("eth_call", [{"to": pool, "data": SELECTOR_TOKEN1}, "latest"]))
+        words = [hex_bytes(w)[-20:].hex() for w in await self.batch(calls)]
+        return [("0x" + words[i], "0x" + words[i + 1]) for i in range(0, len(words), 2)]
 
 
 def _parse(body: bytes) -> Any:

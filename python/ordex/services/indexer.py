@@ -216,44 +216,65 @@ class TokenCache:
     ) -> list[NewToken]:
         """Metadata rows for the contracts in `seen` (address -> (standard, first block)) that
         are not stored yet."""
+        lookup = await self.look_up(conn, rpc, seen)
+        return [] if lookup is None else await lookup
+
+    async def look_up(
+        self,
+        conn: Connection,
+        rpc: EvmRpc,
+        seen: dict[bytes, tuple[str, int]],
+    ) -> asyncio.Task[list[NewToken]] | None:
+        """`new_tokens` with the node's answers still to come: the contracts not stored yet are
+        known from here on (a later range does not ask for them again) and their metadata is
+        fetched by the task returned (None: no new contract)."""
         candidates = [a for a in seen if a not in self.known]
         if not candidates:
-            return []
+            return None
         stored = await repo.known_tokens(conn, candidates)
-        self.known.update(stored)
+        self.known.update(candidates)
         missing = [a for a in candidates if a not in stored]
         if not missing:
-            return []
-        try:
-            metadata: dict[str, TokenMetadata | RpcError] = await rpc.token_metadata(
-                ["0x" + a.hex() for a in missing]
-            )
-        except RpcError as exc:
-            metadata = {"0x" + a.hex(): exc for a in missing}
-        out: list[NewToken] = []
-        for address in missing:
-            standard, first_block = seen[address]
-            info = metadata["0x" + address.hex()]
-            if isinstance(info, RpcError):
-                out.append(
-                    NewToken(address, standard, None, None, None, False, first_block, str(info))
-                )
-            else:
-                out.append(
-                    NewToken(
-                        address,
-                        standard,
-                        info.name,
-                        info.symbol,
-                        info.decimals,
-                        True,
-                        first_block,
-                    )
-                )
-        return out
+            return None
+        task = asyncio.create_task(_token_rows(rpc, missing, seen), name="token metadata")
+        # A batch dropped before its write never awaits it: its failure must not go unretrieved.
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        return task
 
     def remember(self, tokens: Sequence[NewToken]) -> None:
         self.known.update(t.address for t in tokens)
+
+
+async def _token_rows(
+    rpc: EvmRpc, missing: list[bytes], seen: dict[bytes, tuple[str, int]]
+) -> list[NewToken]:
+    """The metadata rows of contracts not stored yet (a failed call is kept as an error row,
+    retried later)."""
+    try:
+        metadata: dict[str, TokenMetadata | RpcError] = await rpc.token_metadata(
+            ["0x" + a.hex() for a in missing]
+        )
+    except RpcError as exc:
+        metadata = {"0x" + a.hex(): exc for a in missing}
+    out: list[NewToken] = []
+    for address in missing:
+        standard, first_block = seen[address]
+        info = metadata["0x" + address.hex()]
+        if isinstance(info, RpcError):
+            out.append(NewToken(address, standard, None, None, None, False, first_block, str(info)))
+        else:
+            out.append(
+                NewToken(
+                    address,
+                    standard,
+                    info.name,
+                    info.symbol,
+                    info.decimals,
+                    True,
+                    first_block,
+                )
+            )
+    return out
 
 
 def _timestamp(block: dict[str, Any]) -> datetime:

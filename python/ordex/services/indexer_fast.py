@@ -33,7 +33,11 @@ async def build_fast_batch(
         raise ValueError("the range was decoded for another WETH contract")
     seen = {address: (standard, number) for address, standard, number in fast.seen_tokens()}
     batch = IngestBatch()
-    batch.tokens = await tokens.new_tokens(conn, rpc, seen)
+    # The new tokens' metadata is awaited by the write, just before their rows: it prices
+    # nothing (a priced token is a pool's, known beforehand).
+    lookup = await tokens.look_up(conn, rpc, seen)
+    if lookup is not None:
+        batch.pending_tokens.append(lookup)
     # The price walk, the USD amounts and every row in Rust, the GIL released.
     block_rows, price_rows, txs, transfers, address_rows, counts, states = await asyncio.to_thread(
         fast.encode, prices.pricing(), prices.state_words()
@@ -55,5 +59,4 @@ async def build_fast_batch(
         first_block=(first[0], first[2]),
         last_block=(last[0], last[1], datetime.fromtimestamp(last[3], tz=UTC)),
     )
-    tokens.remember(batch.tokens)
     return batch

@@ -158,8 +158,9 @@ class PriceTracker:
         tokens: set[bytes] = set(self.config.stablecoins)
         if self.config.weth is not None:
             tokens.add(self.config.weth)
-        for pool in self.config.pools:
-            t0, t1 = await rpc.pool_tokens("0x" + pool.hex())
+        pools = list(self.config.pools)
+        pool_tokens = await rpc.pool_tokens(["0x" + pool.hex() for pool in pools])
+        for pool, (t0, t1) in zip(pools, pool_tokens, strict=True):
             token0, token1 = hex_bytes(t0), hex_bytes(t1)
             tokens.update((token0, token1))
             self._pool_hex[pool] = "0x" + pool.hex()

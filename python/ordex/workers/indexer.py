@@ -32,6 +32,7 @@ import asyncpg
 from ordex.db import indexer_ingest as repo
 from ordex.db.indexer_ingest import ChainMismatch, IndexerState, StateConflict
 from ordex.logging import get_logger
+from ordex.process_tuning import keep_freed_memory
 from ordex.redis_client import RedisClient, connect
 from ordex.services.evm_rpc import EvmRpc, RpcError, hex_bytes
 from ordex.services.indexer import (
@@ -57,6 +58,8 @@ PREFETCH_DEPTH = 2
 # Connections of the worker's own pool: a write in flight, the one a step starts, the next
 # batch's build, the state.
 POOL_SIZE = 4
+# Fetched ranges written in one transaction at most.
+JOINED_RANGES = 4
 
 
 class ReorgTooDeep(RuntimeError):
@@ -248,7 +251,12 @@ class IndexerWorker:
             async with self._pool.acquire() as conn:
                 await repo.record_tip(conn, tip, self._finalized(tip))
             return 0
-        end = min(first + self.options.batch_blocks - 1, tip)
+        size = self.options.batch_blocks
+        if self._built is None and not self._prefetch:
+            # Nothing fetched ahead (a start, or after a reorg): a smaller range first, so the
+            # first write starts while the next ranges are fetched.
+            size = max(1, size // 4)
+        end = min(first + size - 1, tip)
         batch = self._take_built(first, end, state.last_block_hash)
         if batch is None:
             try:
@@ -267,6 +275,7 @@ class IndexerWorker:
             async with self._pool.acquire() as conn:
                 with _collector_paused():
                     batch = await build_batch(conn, self.rpc, raw, self.prices, self.tokens)
+        batch = await self._join_fetched(batch, tip)
         end = batch.last_block[0]
         previous = self._writing
         # Written while the batch before commits; the next batch is built meanwhile, and this
@@ -357,6 +366,37 @@ class IndexerWorker:
             self._forget_built()
             return
         self._built = (start, batch)
+
+    async def _join_fetched(self, batch: repo.IngestBatch, tip: int) -> repo.IngestBatch:
+        """`batch` with the ranges right after it that are fetched already (up to
+        `JOINED_RANGES` in all), to be written in one transaction. Only while a write is in
+        flight: what piled up behind it goes in fewer and larger transactions. PostgreSQL sets
+        up its insert buffers per COPY statement at a cost that grows with their rows squared
+        (up to 1,000 rows), and each transaction costs its round trips."""
+        if self._writing is None or self._writing.done():
+            return batch  # nothing is being written: this one goes at once
+        # Those fetched by now: waiting for more would leave PostgreSQL idle.
+        fetched = sum(1 for _, _, task in self._prefetch if task.done())
+        parts = [batch]
+        while len(parts) <= min(fetched, JOINED_RANGES - 1) and self._prefetch:
+            start, _, task = self._prefetch[0]
+            last, last_hash, _ = parts[-1].last_block
+            if start != last + 1 or not task.done() or task.cancelled() or task.exception():
+                break
+            raw = task.result()
+            if raw.first_parent != last_hash:
+                break  # the next step fetches it again and finds the reorg
+            self._prefetch.pop(0)
+            self._fill_prefetch(start + raw.block_count - 1, tip)
+            self.prices.advance_to(last)
+            try:
+                async with self._pool.acquire() as conn:
+                    parts.append(await build_batch(conn, self.rpc, raw, self.prices, self.tokens))
+            except Exception as exc:
+                log.debug("building a fetched range failed", error=str(exc))
+                self._forget_built()  # the price state is seeded again for the next range
+                break
+        return parts[0] if len(parts) == 1 else repo.IngestBatch.joined(parts)
 
     def _finalized(self, tip: int) -> int | None:
         final = tip - self.options.finality_depth
@@ -577,6 +617,7 @@ async def start_embedded(
         settings = settings.model_copy(update={"eth_rpc_url": eth_rpc_url})
     worker = build_worker(pool, redis, settings, home=home, lease_ms=lease_ms)
     if worker is not None:
+        keep_freed_memory()  # the answers' buffers are reused from batch to batch
         worker.start()
     return worker
 
@@ -605,6 +646,7 @@ async def _main() -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, worker.request_stop)
+        keep_freed_memory()
         worker.start()
         await worker.wait()
         await worker.close()
