@@ -5,7 +5,7 @@ blocks (up to `batch_blocks`, fetching the range after it meanwhile), checks it 
 stored block by parent hash and writes it in one transaction with the state (db.indexer_ingest),
 so after a kill -9 it resumes right after the last committed block. A range is decoded in Rust
 where the extension has it (services.indexer_fast), and its rows are copied while the range
-before commits.
+before commits; the ranges fetched meanwhile are written together in the next transaction.
 
 A range that does not link up is a reorg: the worker walks back over the stored hashes to the
 common ancestor with the node's chain, removes everything above it in one transaction (counters
@@ -209,12 +209,12 @@ class IndexerWorker:
     async def prepare(self) -> IndexerState:
         # The state is read once the write in flight, if any, is over (committed or not).
         await self._settle_writing()
-        chain_id = await self.rpc.chain_id()
+        chain_id, tip = await asyncio.gather(self.rpc.chain_id(), self.rpc.block_number())
         async with self._pool.acquire() as conn:
             self.state = await repo.ensure_state(conn, chain_id)
+        self._known_tip = tip
         await self.prices.prepare(self.rpc)
         self.prices.invalidate()
-        self._known_tip = None
         return self.state
 
     async def sync(self, max_steps: int = 1_000_000) -> int:
@@ -253,9 +253,7 @@ class IndexerWorker:
             return 0
         size = self.options.batch_blocks
         if self._built is None and not self._prefetch:
-            # Nothing fetched ahead (a start, or after a reorg): a smaller range first, so the
-            # first write starts while the next ranges are fetched.
-            size = max(1, size // 4)
+            size = self._starting_range()
         end = min(first + size - 1, tip)
         batch = self._take_built(first, end, state.last_block_hash)
         if batch is None:
@@ -268,6 +266,7 @@ class IndexerWorker:
                 self._drop_prefetch()
                 await self._repair(state, tip)
                 return 0
+            end = first + raw.block_count - 1  # a range fetched ahead may be shorter
             if end < tip:
                 self._fill_prefetch(end, tip)
             if self.prices.pools:
@@ -275,7 +274,8 @@ class IndexerWorker:
             async with self._pool.acquire() as conn:
                 with _collector_paused():
                     batch = await build_batch(conn, self.rpc, raw, self.prices, self.tokens)
-        batch = await self._join_fetched(batch, tip)
+        with _collector_paused():
+            batch = await self._join_fetched(batch, tip)
         end = batch.last_block[0]
         previous = self._writing
         # Written while the batch before commits; the next batch is built meanwhile, and this
@@ -373,7 +373,7 @@ class IndexerWorker:
         flight: what piled up behind it goes in fewer and larger transactions. PostgreSQL sets
         up its insert buffers per COPY statement at a cost that grows with their rows squared
         (up to 1,000 rows), and each transaction costs its round trips."""
-        if self._writing is None or self._writing.done():
+        if self._writing is None or self._writing.done() or self._pool.get_max_size() < 2:
             return batch  # nothing is being written: this one goes at once
         # Those fetched by now: waiting for more would leave PostgreSQL idle.
         fetched = sum(1 for _, _, task in self._prefetch if task.done())
@@ -420,6 +420,11 @@ class IndexerWorker:
             self.rpc, first, end, fast=FAST_DECODE, weth=self.prices.config.weth
         )
 
+    def _starting_range(self) -> int:
+        """The size of a range with nothing fetched ahead (a start, after a reorg or a failure):
+        smaller than the rest, so that the first write starts while the next ranges come."""
+        return max(1, self.options.batch_blocks // 4)
+
     def _fill_prefetch(self, after: int, tip: int) -> None:
         """Fetches ahead the consecutive ranges right after block `after` (up to the tip), as
         many at once as requests go to the node at once, so the fetch never waits on the rest."""
@@ -434,12 +439,15 @@ class IndexerWorker:
                 task.cancel()
         while len(kept) < depth and following <= tip:
             end = min(following + self.options.batch_blocks - 1, tip)
-            task = asyncio.create_task(self._fetch(following, end), name="indexer prefetch")
-            # A failed prefetch is fetched again; its error must not go unretrieved.
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())
-            kept.append((following, end, task))
+            kept.append((following, end, self._prefetch_task(following, end)))
             following = end + 1
         self._prefetch = kept
+
+    def _prefetch_task(self, first: int, end: int) -> asyncio.Task[RawRange]:
+        task = asyncio.create_task(self._fetch(first, end), name="indexer prefetch")
+        # A failed prefetch is fetched again; its error must not go unretrieved.
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        return task
 
     def _cancel_prefetch(self) -> None:
         for _, _, task in self._prefetch:
