@@ -251,10 +251,7 @@ class IndexerWorker:
             async with self._pool.acquire() as conn:
                 await repo.record_tip(conn, tip, self._finalized(tip))
             return 0
-        size = self.options.batch_blocks
-        if self._built is None and not self._prefetch:
-            size = self._starting_range()
-        end = min(first + size - 1, tip)
+        end = min(first + self.options.batch_blocks - 1, tip)
         batch = self._take_built(first, end, state.last_block_hash)
         if batch is None:
             try:
@@ -419,11 +416,6 @@ class IndexerWorker:
         return await fetch_range(
             self.rpc, first, end, fast=FAST_DECODE, weth=self.prices.config.weth
         )
-
-    def _starting_range(self) -> int:
-        """The size of a range with nothing fetched ahead (a start, after a reorg or a failure):
-        smaller than the rest, so that the first write starts while the next ranges come."""
-        return max(1, self.options.batch_blocks // 4)
 
     def _fill_prefetch(self, after: int, tip: int) -> None:
         """Fetches ahead the consecutive ranges right after block `after` (up to the tip), as
