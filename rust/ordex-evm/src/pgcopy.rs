@@ -105,9 +105,14 @@ impl CopyWriter {
     }
 
     pub fn numeric_u256(&mut self, value: U256) {
-        let digits = itoa_u256(value);
         let start = self.begin_numeric();
-        put_numeric(&mut self.buf, false, digits.as_bytes(), b"");
+        match u128::try_from(value) {
+            Ok(small) => {
+                let mut digits = itoa::Buffer::new();
+                put_numeric(&mut self.buf, false, digits.format(small).as_bytes(), b"");
+            }
+            Err(_) => put_numeric(&mut self.buf, false, value.to_string().as_bytes(), b""),
+        }
         self.end_field(start);
     }
 
@@ -164,60 +169,44 @@ impl CopyWriter {
     }
 }
 
-fn itoa_u256(value: U256) -> String {
-    match u128::try_from(value) {
-        Ok(small) => itoa::Buffer::new().format(small).to_owned(),
-        Err(_) => value.to_string(),
-    }
-}
-
 /// numeric_send's layout: ndigits, weight, sign, dscale, then base-10000 digits with no leading
-/// or trailing zero digit (as the server normalises what it reads).
+/// or trailing zero digit (as the server normalises what it reads). Written straight into `out`
+/// (a numeric per column of every row: no allocation).
 fn put_numeric(out: &mut Vec<u8>, negative: bool, int: &[u8], frac: &[u8]) {
     let dscale = frac.len() as u16;
     // Base-10000 groups aligned on the decimal point: the integer part from its right end.
     let int_groups = int.len().div_ceil(4);
     let frac_groups = frac.len().div_ceil(4);
-    let mut groups: Vec<u16> = Vec::with_capacity(int_groups + frac_groups);
     let lead = int_groups * 4 - int.len();
-    for g in 0..int_groups {
+    let group = |g: usize| -> u16 {
         let mut v = 0_u16;
         for k in 0..4 {
-            let at = (g * 4 + k).checked_sub(lead);
-            let d = at.map_or(0, |i| u16::from(int[i] - b'0'));
+            let d = if g < int_groups {
+                (g * 4 + k).checked_sub(lead).map_or(0, |i| u16::from(int[i] - b'0'))
+            } else {
+                frac.get((g - int_groups) * 4 + k).map_or(0, |&c| u16::from(c - b'0'))
+            };
             v = v * 10 + d;
         }
-        groups.push(v);
-    }
-    for g in 0..frac_groups {
-        let mut v = 0_u16;
-        for k in 0..4 {
-            let d = frac.get(g * 4 + k).map_or(0, |&c| u16::from(c - b'0'));
-            v = v * 10 + d;
-        }
-        groups.push(v);
-    }
-    let mut weight = int_groups as i32 - 1;
-    let first = groups.iter().position(|&g| g != 0);
-    let (first, last) = match first {
-        Some(f) => (f, groups.iter().rposition(|&g| g != 0).unwrap_or(f)),
-        None => {
-            // Zero: no digits, weight 0, positive.
-            out.extend_from_slice(&0_i16.to_be_bytes());
-            out.extend_from_slice(&0_i16.to_be_bytes());
-            out.extend_from_slice(&0_u16.to_be_bytes());
-            out.extend_from_slice(&dscale.to_be_bytes());
-            return;
-        }
+        v
     };
-    weight -= first as i32;
-    let digits = &groups[first..=last];
-    out.extend_from_slice(&(digits.len() as i16).to_be_bytes());
+    let total = int_groups + frac_groups;
+    let Some(first) = (0..total).find(|&g| group(g) != 0) else {
+        // Zero: no digits, weight 0, positive.
+        out.extend_from_slice(&0_i16.to_be_bytes());
+        out.extend_from_slice(&0_i16.to_be_bytes());
+        out.extend_from_slice(&0_u16.to_be_bytes());
+        out.extend_from_slice(&dscale.to_be_bytes());
+        return;
+    };
+    let last = (first..total).rev().find(|&g| group(g) != 0).unwrap_or(first);
+    let weight = int_groups as i32 - 1 - first as i32;
+    out.extend_from_slice(&((last - first + 1) as i16).to_be_bytes());
     out.extend_from_slice(&(weight as i16).to_be_bytes());
     out.extend_from_slice(&(if negative { NUMERIC_NEG } else { 0 }).to_be_bytes());
     out.extend_from_slice(&dscale.to_be_bytes());
-    for d in digits {
-        out.extend_from_slice(&d.to_be_bytes());
+    for g in first..=last {
+        out.extend_from_slice(&group(g).to_be_bytes());
     }
 }
 
