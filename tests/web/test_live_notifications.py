@@ -4,11 +4,13 @@ preferences on the notifications page."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import uuid
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from ordex.services import notifications
 from tests.web.conftest import WebServer, new_page, sign_up
@@ -83,3 +85,38 @@ async def test_bell_live_notifications_actions_and_preferences(
     ).not_to_be_checked()
     await page.screenshot(path=shots / "notifications-page.png")
     assert page.errors == []
+
+
+async def test_a_list_answered_before_a_live_notification_does_not_hide_it(
+    web: WebServer, browser: Any
+) -> None:
+    """The bell's list was read before a notification was written, and its answer lands after
+    the notification arrived live: the bell still counts it (the list is read again)."""
+    page = await new_page(browser, web)
+    await sign_up(page, "race@example.com")
+    await expect(page.locator(".live-status")).to_have_text("Live")
+    user_id = (await (await page.request.get("/api/auth/me")).json())["user"]["id"]
+    answered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def answer_late(route: Route) -> None:
+        if answered.is_set():
+            await route.continue_()
+            return
+        response = await route.fetch()  # the server's list now, before the notification
+        answered.set()
+        await release.wait()
+        await route.fulfill(response=response)
+
+    await page.route(re.compile(r"/api/notifications\?limit="), answer_late)
+    await page.reload()
+    bell = page.locator("#notifications-button")
+    await asyncio.wait_for(answered.wait(), 20)
+    await expect(page.locator(".live-status")).to_have_text("Live")
+    await notify(web, user_id, "Withdrawal sent")
+    await expect(bell).to_have_attribute("data-unread", "1")
+    release.set()
+    await expect(bell).to_have_accessible_name("Notifications, 1 unread")
+    await bell.click()
+    panel = page.get_by_role("dialog", name="Notifications")
+    await expect(panel.locator(".notification.unread")).to_contain_text("Withdrawal sent")

@@ -11,20 +11,29 @@ class NotificationStore extends EventTarget {
     super();
     this.items = []; // newest first, the latest PANEL_SIZE at least
     this.unread = 0;
+    this.version = 0; // counts local changes (a live arrival, a read, a delete)
   }
 
   changed() {
+    this.version += 1;
     this.dispatchEvent(new Event("change"));
   }
 
+  // The lists from the server. An answer may predate a change made meanwhile (a notification
+  // arriving live, a read): then it is asked for again, and kept out if changes keep coming.
   async load() {
-    const [latest, unread] = await Promise.all([
-      get(`/api/notifications?limit=${PANEL_SIZE}`),
-      get("/api/notifications?unreadOnly=true&limit=1"),
-    ]);
-    this.items = latest.notifications;
-    this.unread = unread.total;
-    this.changed();
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const version = this.version;
+      const [latest, unread] = await Promise.all([
+        get(`/api/notifications?limit=${PANEL_SIZE}`),
+        get("/api/notifications?unreadOnly=true&limit=1"),
+      ]);
+      if (this.version !== version) continue;
+      this.items = latest.notifications;
+      this.unread = unread.total;
+      this.changed();
+      return;
+    }
   }
 
   added(notification) {
