@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -241,9 +240,6 @@ class TokenCache:
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
         return task
 
-    def remember(self, tokens: Sequence[NewToken]) -> None:
-        self.known.update(t.address for t in tokens)
-
 
 async def _token_rows(
     rpc: EvmRpc, missing: list[bytes], seen: dict[bytes, tuple[str, int]]
@@ -355,7 +351,6 @@ async def build_batch(
             _add_transaction(
                 batch, number, timestamp, tx, receipt, transfers, eth_usd, token_usd, prices
             )
-    tokens.remember(batch.tokens)
     return batch
 
 

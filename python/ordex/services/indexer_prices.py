@@ -188,7 +188,6 @@ class PriceTracker:
             from ordex._engine import EvmPricing
 
             self._pricing_of = self.config
-
             floor = self.config.liquidity_floor_usd.as_integer_ratio()
             self._pricing = EvmPricing(
                 self.config.weth,

@@ -431,15 +431,12 @@ class IndexerWorker:
                 task.cancel()
         while len(kept) < depth and following <= tip:
             end = min(following + self.options.batch_blocks - 1, tip)
-            kept.append((following, end, self._prefetch_task(following, end)))
+            task = asyncio.create_task(self._fetch(following, end), name="indexer prefetch")
+            # A failed prefetch is fetched again; its error must not go unretrieved.
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            kept.append((following, end, task))
             following = end + 1
         self._prefetch = kept
-
-    def _prefetch_task(self, first: int, end: int) -> asyncio.Task[RawRange]:
-        task = asyncio.create_task(self._fetch(first, end), name="indexer prefetch")
-        # A failed prefetch is fetched again; its error must not go unretrieved.
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
-        return task
 
     def _cancel_prefetch(self) -> None:
         for _, _, task in self._prefetch:
