@@ -1,7 +1,9 @@
 //! The simulated account of a run: cash, one position, orders queued for the next open, the risk
 //! exits of the position, and the closed trades. Every amount is an integer: prices and cash in
 //! atoms of 10^-price_decimals, quantities in atoms of 10^-qty_decimals. Buys round up, sells
-//! round down, fees round up, quantities round down.
+//! round down, fees round up, quantities round down. A run that compounds past what 128 bits
+//! hold (a position sized from equity at a price near zero, sold far higher, again and again)
+//! saturates at i128::MAX as `money::mul_div_floor` does, rather than overflowing.
 
 use crate::catalog::{ActionKind, OrderType, SizeMode, PPB};
 use crate::compile::{Direction, RiskSet, Settings};
@@ -179,7 +181,7 @@ impl Account {
     }
 
     fn fee(&self, qty: i128, price: i128) -> i128 {
-        mul_div_ceil(qty * price, self.fee_ppb, self.qty_scale * PPB128)
+        mul_div_ceil(qty.saturating_mul(price), self.fee_ppb, self.qty_scale * PPB128)
     }
 
     /// Mark-to-market equity at `price`.
@@ -187,8 +189,8 @@ impl Account {
         match &self.position {
             None => self.cash,
             Some(p) => match p.side {
-                Side::Long => self.cash + div_floor(p.qty * price, self.qty_scale),
-                Side::Short => self.cash - div_ceil(p.qty * price, self.qty_scale),
+                Side::Long => self.cash.saturating_add(div_floor(p.qty.saturating_mul(price), self.qty_scale)),
+                Side::Short => self.cash.saturating_sub(div_ceil(p.qty.saturating_mul(price), self.qty_scale)),
             },
         }
     }
@@ -279,23 +281,25 @@ impl Account {
     /// within the cash (long) or equity (short) held, fees included. No leverage.
     fn entry_qty(&self, side: Side, size: SizeMode, risk: RiskSet, price: i128, mark: i128) -> i128 {
         let equity = self.equity(mark);
-        let per_unit = price * (PPB128 + self.fee_ppb); // cost of one quantity unit, x PPB
+        let per_unit = price.saturating_mul(PPB128 + self.fee_ppb); // cost of one quantity unit, x PPB
         let wanted = match size {
             SizeMode::Fixed(ppb) => div_floor(ppb * self.qty_scale, PPB128),
-            SizeMode::PctEquity(f) => mul_div_floor(equity.max(0) * i128::from(f), self.qty_scale, per_unit),
+            // The factors go into `mul_div_floor`'s multiplier, which widens the product where it
+            // leaves 128 bits: equity itself can grow that far in a long compounding run.
+            SizeMode::PctEquity(f) => mul_div_floor(equity.max(0), i128::from(f) * self.qty_scale, per_unit),
             SizeMode::Risk(f) => {
                 let stop = i128::from(risk.stop_loss_ppb.unwrap_or(PPB));
-                mul_div_floor(equity.max(0) * i128::from(f), self.qty_scale, price * stop)
+                mul_div_floor(equity.max(0), i128::from(f) * self.qty_scale, price.saturating_mul(stop))
             }
         };
         let budget = match side {
             Side::Long => self.cash,
             Side::Short => {
-                let held = self.position.as_ref().map_or(0, |p| div_ceil(p.qty * mark, self.qty_scale));
-                equity - held
+                let held = self.position.as_ref().map_or(0, |p| div_ceil(p.qty.saturating_mul(mark), self.qty_scale));
+                equity.saturating_sub(held)
             }
         };
-        let affordable = mul_div_floor(budget.max(0) * PPB128, self.qty_scale, per_unit);
+        let affordable = mul_div_floor(budget.max(0), PPB128 * self.qty_scale, per_unit);
         wanted.min(affordable)
     }
 
@@ -393,12 +397,12 @@ impl Account {
         }
         let fee = self.fee(qty, price);
         let cash = match side {
-            Side::Long => div_ceil(qty * price, self.qty_scale) + fee,
-            Side::Short => div_floor(qty * price, self.qty_scale) - fee,
+            Side::Long => div_ceil(qty.saturating_mul(price), self.qty_scale).saturating_add(fee),
+            Side::Short => div_floor(qty.saturating_mul(price), self.qty_scale) - fee,
         };
         match side {
-            Side::Long => self.cash -= cash,
-            Side::Short => self.cash += cash,
+            Side::Long => self.cash = self.cash.saturating_sub(cash),
+            Side::Short => self.cash = self.cash.saturating_add(cash),
         }
         self.fees_paid += fee;
         fills.push(Fill { bar: bar.index, side, opening: true, qty, price, fee, exit: None });
@@ -419,7 +423,7 @@ impl Account {
             risk,
         });
         position.qty += qty;
-        position.cost += qty * price;
+        position.cost = position.cost.saturating_add(qty.saturating_mul(price));
         position.entries += 1;
         position.entry_cash += cash;
         position.fees += fee;
@@ -433,7 +437,7 @@ impl Account {
         let long = side == Side::Long;
         let level = |ppb: i64, up: bool| {
             let f = i128::from(ppb);
-            let scaled = avg * if up { PPB128 + f } else { PPB128 - f };
+            let scaled = avg.saturating_mul(if up { PPB128 + f } else { PPB128 - f });
             if long {
                 div_floor(scaled, PPB128)
             } else {
@@ -454,13 +458,13 @@ impl Account {
         let fee = self.fee(p.qty, price);
         let pnl = match p.side {
             Side::Long => {
-                let received = div_floor(p.qty * price, self.qty_scale) - fee;
-                self.cash += received;
+                let received = div_floor(p.qty.saturating_mul(price), self.qty_scale) - fee;
+                self.cash = self.cash.saturating_add(received);
                 received - p.entry_cash
             }
             Side::Short => {
-                let paid = div_ceil(p.qty * price, self.qty_scale) + fee;
-                self.cash -= paid;
+                let paid = div_ceil(p.qty.saturating_mul(price), self.qty_scale).saturating_add(fee);
+                self.cash = self.cash.saturating_sub(paid);
                 p.entry_cash - paid
             }
         };
