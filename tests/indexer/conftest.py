@@ -11,14 +11,15 @@ import pytest
 from ordex.devchain import DevChain
 from ordex.services.evm_rpc import EvmRpc
 from ordex.services.indexer import devchain_price_config
-from ordex.workers.indexer import IndexerOptions, IndexerWorker
+from ordex.workers.indexer import POOL_SIZE, IndexerOptions, IndexerWorker
 
 WorkerFactory = Callable[..., Awaitable[IndexerWorker]]
 
 
 @pytest.fixture
 async def indexer_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    # The size `ordex worker indexer` opens (its writes in flight, a build, the state).
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=POOL_SIZE)
     try:
         yield pool
     finally:

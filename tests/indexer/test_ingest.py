@@ -16,6 +16,7 @@ from ordex.devchain import DevChain
 from ordex.services.evm_rpc import EvmRpc
 from ordex.services.indexer import fetch_range
 from ordex.services.indexer_decode import TOPIC_TRANSFER
+from ordex.workers.indexer import WRITES_IN_FLIGHT
 from tests.indexer.conftest import WorkerFactory
 from tests.indexer.traffic import standard_traffic
 
@@ -241,3 +242,87 @@ async def test_ranges_fetched_behind_a_slow_write_are_written_together(
     assert await db.fetchval("SELECT sum(tx_count) FROM evm_address_counters") == (
         await db.fetchval("SELECT count(*) FROM evm_address_transactions")
     )
+
+
+async def _assert_indexed_once(db: asyncpg.Connection, last_block: int) -> None:
+    """Blocks 0..last_block, each once, and the state's totals and the counters matching the rows."""
+    numbers = [r["number"] for r in await db.fetch("SELECT number FROM evm_blocks ORDER BY 1")]
+    assert numbers == list(range(last_block + 1))
+    state = await db.fetchrow("SELECT * FROM evm_indexer_state")
+    assert state["last_block"] == last_block and state["block_count"] == last_block + 1
+    assert state["tx_count"] == await db.fetchval("SELECT count(*) FROM evm_transactions")
+    assert state["transfer_count"] == await db.fetchval("SELECT count(*) FROM evm_token_transfers")
+    assert await db.fetchval("SELECT coalesce(sum(tx_count), 0) FROM evm_address_counters") == (
+        await db.fetchval("SELECT count(*) FROM evm_address_transactions")
+    )
+
+
+async def test_writes_in_flight_commit_in_order(
+    make_devchain: Callable[[], DevChain],
+    make_worker: WorkerFactory,
+    db: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While PostgreSQL lags, up to four batches are written at once, and they commit in block
+    order."""
+    chain = make_devchain()
+    standard_traffic(chain)
+    write = indexer_ingest.write_batch
+    in_flight, most, committed = 0, 0, []
+
+    async def slow_write(conn: Any, batch: indexer_ingest.IngestBatch, **kwargs: Any) -> None:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        try:
+            await asyncio.sleep(0.05)  # PostgreSQL lagging behind the node
+            await write(conn, batch, **kwargs)
+        finally:
+            in_flight -= 1
+        committed.append(batch.last_block[0])
+
+    monkeypatch.setattr(indexer_ingest, "write_batch", slow_write)
+    worker = await make_worker(chain, batch_blocks=8)
+    tip = chain.web3().eth.block_number
+    assert await worker.sync() == tip + 1
+    assert most == WRITES_IN_FLIGHT == 4
+    assert committed == sorted(committed) and committed[-1] == tip
+    await _assert_indexed_once(db, tip)
+
+
+async def test_a_failed_write_fails_the_ones_behind_it_whole(
+    make_devchain: Callable[[], DevChain],
+    make_worker: WorkerFactory,
+    db: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A write that fails while later ones are in flight fails them too (each waits for the one
+    before it to commit): what is stored ends on a whole batch, and a fresh worker carries on
+    from there with every block, transaction and counter exactly once."""
+    chain = make_devchain()
+    standard_traffic(chain)
+    write = indexer_ingest.write_batch
+    calls = 0
+
+    async def failing_write(conn: Any, batch: indexer_ingest.IngestBatch, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            await asyncio.sleep(0.05)  # the writes behind it have started meanwhile
+            raise OSError("connection lost")
+        await write(conn, batch, **kwargs)
+
+    monkeypatch.setattr(indexer_ingest, "write_batch", failing_write)
+    worker = await make_worker(chain, batch_blocks=4)
+    tip = chain.web3().eth.block_number
+    with pytest.raises(OSError, match="connection lost"):
+        await worker.sync()
+    assert calls > 3  # later writes were in flight when it failed
+    stored = await db.fetchval("SELECT last_block FROM evm_indexer_state")
+    assert stored is not None and stored < tip
+    await _assert_indexed_once(db, stored)
+
+    monkeypatch.setattr(indexer_ingest, "write_batch", write)
+    again = await make_worker(chain, batch_blocks=4)
+    await again.sync()
+    await _assert_indexed_once(db, tip)

@@ -53,13 +53,17 @@ log = get_logger(__name__)
 
 LEASE_KEY = "indexer:lease"
 TOKEN_RETRY_SECONDS = 30.0
-# Ranges fetched ahead at most (and no more than the RPC client's concurrency).
-PREFETCH_DEPTH = 2
-# Connections of the worker's own pool: a write in flight, the one a step starts, the next
-# batch's build, the state.
-POOL_SIZE = 4
+# Ranges fetched ahead at most; the requests themselves go at most `concurrency` at once (the
+# RPC client's limit), so while the writes lag the fetch carries on up to this depth.
+PREFETCH_DEPTH = 4
+# Batches being written at once at most: each copies its rows while the ones before it commit,
+# and commits after them. Several keep PostgreSQL busy while the worker waits on the node, and
+# spread the last batches over the cores.
+WRITES_IN_FLIGHT = 4
+# Connections of the worker's own pool: the writes in flight, the next batch's build, the state.
+POOL_SIZE = WRITES_IN_FLIGHT + 2
 # Fetched ranges written in one transaction at most.
-JOINED_RANGES = 4
+JOINED_RANGES = 8
 
 
 class ReorgTooDeep(RuntimeError):
@@ -117,6 +121,9 @@ class IndexerWorker:
         self._built: tuple[int, repo.IngestBatch] | None = None
         # The last batch's write, still in flight while the next one is copied (`_flush`).
         self._writing: asyncio.Task[None] | None = None
+        # The writes before it still in flight, oldest first (each commits after the one
+        # before it); at most `WRITES_IN_FLIGHT - 2` once a step is over.
+        self._earlier_writes: list[asyncio.Task[None]] = []
         self._next_token_retry = 0.0
         self._known_tip: int | None = None
 
@@ -278,16 +285,14 @@ class IndexerWorker:
         # Written while the batch before commits; the next batch is built meanwhile, and this
         # one's write is awaited by the next step (or `_flush`).
         self._writing = asyncio.create_task(self._write(batch, last, tip, previous))
+        if previous is not None:
+            self._earlier_writes.append(previous)
         with _collector_paused():
             try:
                 await self._build_ahead(end, batch.last_block[1], tip)
             finally:
-                if previous is not None:
-                    try:
-                        await previous
-                    except BaseException:
-                        await self._settle_writing()
-                        raise
+                # One fewer than the most: the next step starts another.
+                await self._await_earlier_writes(WRITES_IN_FLIGHT - 2)
         self.prices.advance_to(end)
         self.state = _advanced(state, batch, tip)
         return batch.block_count
@@ -302,18 +307,34 @@ class IndexerWorker:
         async with self._pool.acquire() as conn:
             await repo.write_batch(conn, batch, expected_last=expected_last, tip=tip, after=after)
 
+    async def _await_earlier_writes(self, keep: int) -> None:
+        """Waits until at most `keep` writes before the last one are in flight; a failed one
+        is raised here, once every write in flight has settled."""
+        earlier = self._earlier_writes
+        while earlier and (earlier[0].done() or len(earlier) > keep):
+            oldest = earlier.pop(0)
+            try:
+                await oldest
+            except BaseException:
+                await self._settle_writing()
+                raise
+
     async def _flush(self) -> None:
-        """Waits for the write in flight: its failure is raised here."""
+        """Waits for the writes in flight: a failure is raised here."""
+        await self._await_earlier_writes(0)
         writing, self._writing = self._writing, None
         if writing is not None:
             await writing
 
     async def _settle_writing(self) -> None:
-        """Waits for the write in flight, whatever becomes of it (it fails on its own, whole)."""
-        writing, self._writing = self._writing, None
-        if writing is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await writing
+        """Waits for the writes in flight, whatever becomes of them (each fails on its own,
+        whole)."""
+        writes = [*self._earlier_writes, self._writing]
+        self._earlier_writes, self._writing = [], None
+        for writing in writes:
+            if writing is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await writing
 
     def _take_built(self, first: int, end: int, parent: bytes | None) -> repo.IngestBatch | None:
         if self._built is None:
@@ -418,9 +439,9 @@ class IndexerWorker:
         )
 
     def _fill_prefetch(self, after: int, tip: int) -> None:
-        """Fetches ahead the consecutive ranges right after block `after` (up to the tip), as
-        many at once as requests go to the node at once, so the fetch never waits on the rest."""
-        depth = max(1, min(PREFETCH_DEPTH, self.rpc.concurrency))
+        """Fetches ahead the consecutive ranges right after block `after` (up to the tip), up
+        to `PREFETCH_DEPTH` of them: the fetch goes on while the writes catch up."""
+        depth = PREFETCH_DEPTH
         kept: list[tuple[int, int, asyncio.Task[RawRange]]] = []
         following = after + 1
         for first, end, task in self._prefetch:

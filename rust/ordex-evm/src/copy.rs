@@ -2,9 +2,9 @@
 //! `db.indexer_ingest`, each field of its column's type).
 
 use crate::decode::{DecodedRange, ERC1155, ERC20, ERC721};
-use crate::pgcopy::{CopyWriter, OutOfRange};
+use crate::pgcopy::{encoded_numeric, CopyWriter, OutOfRange};
 use crate::prices::PriceWalk;
-use crate::usd::{usd_amount, Price, UsdOverflow};
+use crate::usd::{usd_amount, usd_amount_u256, Price, UsdOverflow};
 use crate::Address;
 use ethnum::U256;
 use num_bigint::BigUint;
@@ -64,11 +64,28 @@ fn big(value: U256) -> BigUint {
     BigUint::from_bytes_be(&value.to_be_bytes())
 }
 
-fn usd(amount: &BigUint, decimals: u32, price: Option<&Price>) -> Result<Option<String>, EncodeError> {
+fn usd(amount: U256, decimals: u32, price: Option<&Price>) -> Result<Option<String>, EncodeError> {
     Ok(match price {
-        Some(p) => Some(usd_amount(amount, decimals, p)?),
+        Some(p) => Some(usd_amount_u256(amount, decimals, p)?),
         None => None,
     })
+}
+
+/// The USD value of a transaction's fee (gas used × its price, in wei).
+fn fee_usd(gas_used: U256, gas_price: U256, price: Option<&Price>) -> Result<Option<String>, EncodeError> {
+    match gas_used.checked_mul(gas_price) {
+        Some(fee) => usd(fee, 18, price),
+        None => Ok(match price {
+            Some(p) => Some(usd_amount(&(big(gas_used) * big(gas_price)), 18, p)?),
+            None => None,
+        }),
+    }
+}
+
+/// A price as its encoded `numeric` field and as a `Price`.
+fn priced_field(text: &str) -> Result<(Vec<u8>, Price), EncodeError> {
+    let price = parse_price(text)?;
+    Ok((encoded_numeric(text)?, price))
 }
 
 fn parse_price(text: &str) -> Result<Price, EncodeError> {
@@ -84,13 +101,14 @@ pub fn encode_rows(
     if prices.len() != range.blocks.len() {
         return Err(EncodeError::BadPrices("one entry per block".to_owned()));
     }
-    let mut eth: Vec<Option<Price>> = Vec::with_capacity(prices.len());
-    let mut tokens: Vec<HashMap<Address, (&str, Price)>> = Vec::with_capacity(prices.len());
+    // Each block's prices parsed, and encoded as fields, once: its rows repeat them.
+    let mut eth: Vec<Option<(Vec<u8>, Price)>> = Vec::with_capacity(prices.len());
+    let mut tokens: Vec<HashMap<Address, (Vec<u8>, Price)>> = Vec::with_capacity(prices.len());
     for p in prices {
-        eth.push(p.eth_usd.as_deref().map(parse_price).transpose()?);
+        eth.push(p.eth_usd.as_deref().map(priced_field).transpose()?);
         let mut map = HashMap::new();
         for (address, text, _) in &p.tokens {
-            map.insert(*address, (text.as_str(), parse_price(text)?));
+            map.insert(*address, priced_field(text)?);
         }
         tokens.push(map);
     }
@@ -119,7 +137,10 @@ pub fn encode_rows(
     let mut transfers = range.transfers.iter().peekable();
     for (tx_at, tx) in range.txs.iter().enumerate() {
         let block = &range.blocks[tx.block];
-        let eth_usd = eth[tx.block].as_ref();
+        let (eth_field, eth_usd) = match &eth[tx.block] {
+            Some((field, price)) => (Some(&field[..]), Some(price)),
+            None => (None, None),
+        };
         let o = &mut transactions;
         o.row(19);
         o.bytea(&tx.hash);
@@ -141,10 +162,9 @@ pub fn encode_rows(
         o.opt_bytea(tx.selector.as_ref().map(|s| &s[..]));
         o.int2_u256(tx.tx_type)?;
         o.int4(tx.transfers as u64)?;
-        o.opt_numeric_text(prices[tx.block].eth_usd.as_deref())?;
-        o.opt_numeric_text(usd(&big(tx.value), 18, eth_usd)?.as_deref())?;
-        let fee = big(tx.gas_used) * big(tx.gas_price);
-        o.opt_numeric_text(usd(&fee, 18, eth_usd)?.as_deref())?;
+        o.encoded(eth_field);
+        o.opt_numeric_text(usd(tx.value, 18, eth_usd)?.as_deref())?;
+        o.opt_numeric_text(fee_usd(tx.gas_used, tx.gas_price, eth_usd)?.as_deref())?;
 
         let mut participants: Vec<Address> = vec![tx.from];
         let mut add = |a: Address| {
@@ -159,7 +179,7 @@ pub fn encode_rows(
             add(t.to);
             let priced = tokens[tx.block].get(&t.contract).filter(|_| t.standard == ERC20);
             let amount_usd = match decimals.get(&t.contract) {
-                Some(&d) => usd(&big(t.amount), d, priced.map(|p| &p.1))?,
+                Some(&d) => usd(t.amount, d, priced.map(|p| &p.1))?,
                 None => None,
             };
             let o = &mut transfer_rows;
@@ -179,7 +199,7 @@ pub fn encode_rows(
                 Some(id) => o.numeric_u256(id),
                 None => o.null(),
             }
-            o.opt_numeric_text(priced.map(|p| p.0))?;
+            o.encoded(priced.map(|p| &p.0[..]));
             o.opt_numeric_text(amount_usd.as_deref())?;
         }
         for address in participants {

@@ -7,15 +7,15 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-const TOPIC_TRANSFER: &str = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
-const TOPIC_TRANSFER_SINGLE: &str = "0xc3d58168c5ae7397731d063d5bbf3d657854427343f4c083240f7aacaa2d0f62";
-const TOPIC_TRANSFER_BATCH: &str = "0x4a39dc06d4c0dbc64b70af90fd698a233a518aa5d07e595d983b8c0526c8f7fb";
-const TOPIC_WETH_DEPOSIT: &str = "0xe1fffcc4923d04b559f4d29a8bfc6cda04eb5b0d3c460751c2402c5c5cc9109c";
-const TOPIC_WETH_WITHDRAWAL: &str = "0x7fcf532c15f0a6db0bd6d0e038bea71d30d808c7d98cb3bf7268a95bf5081b65";
-const TOPIC_SWAP: &str = "0xc42079f94a6350d7e6235f29174924f928cc2ac818eb64fed8004e115fbcca67";
-const TOPIC_INITIALIZE: &str = "0x98636036cb66a9c19a37435efc1e90142190214e8abeb821bdba3f2990dd4c95";
-const TOPIC_MINT: &str = "0x7a53080ba414158be7ec69b987b5fb7d07dee101fe85488f0853ae16239d0bde";
-const TOPIC_BURN: &str = "0x0c396cd989a39f4459b5fa1aed6a9a8dcdbc45908acfd67e028cd568da98982c";
+const TOPIC_TRANSFER: &[u8] = b"0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
+const TOPIC_TRANSFER_SINGLE: &[u8] = b"0xc3d58168c5ae7397731d063d5bbf3d657854427343f4c083240f7aacaa2d0f62";
+const TOPIC_TRANSFER_BATCH: &[u8] = b"0x4a39dc06d4c0dbc64b70af90fd698a233a518aa5d07e595d983b8c0526c8f7fb";
+const TOPIC_WETH_DEPOSIT: &[u8] = b"0xe1fffcc4923d04b559f4d29a8bfc6cda04eb5b0d3c460751c2402c5c5cc9109c";
+const TOPIC_WETH_WITHDRAWAL: &[u8] = b"0x7fcf532c15f0a6db0bd6d0e038bea71d30d808c7d98cb3bf7268a95bf5081b65";
+const TOPIC_SWAP: &[u8] = b"0xc42079f94a6350d7e6235f29174924f928cc2ac818eb64fed8004e115fbcca67";
+const TOPIC_INITIALIZE: &[u8] = b"0x98636036cb66a9c19a37435efc1e90142190214e8abeb821bdba3f2990dd4c95";
+const TOPIC_MINT: &[u8] = b"0x7a53080ba414158be7ec69b987b5fb7d07dee101fe85488f0853ae16239d0bde";
+const TOPIC_BURN: &[u8] = b"0x0c396cd989a39f4459b5fa1aed6a9a8dcdbc45908acfd67e028cd568da98982c";
 
 /// More ids than this in one TransferBatch is not a real transfer.
 const MAX_BATCH_IDS: usize = 10_000;
@@ -26,64 +26,67 @@ pub const ERC20: u8 = 0;
 pub const ERC721: u8 = 1;
 pub const ERC1155: u8 = 2;
 
+// The fields are the JSON strings' bytes, borrowed from the answer: they are hex, checked as
+// such, so they need no UTF-8 check of their own. A string a node would not write (one with an
+// escape) is not borrowed: the whole answer is then left to Python.
 #[derive(Deserialize)]
 struct RawBlock<'a> {
-    number: &'a str,
-    hash: &'a str,
+    number: &'a [u8],
+    hash: &'a [u8],
     #[serde(rename = "parentHash")]
-    parent_hash: &'a str,
-    timestamp: &'a str,
+    parent_hash: &'a [u8],
+    timestamp: &'a [u8],
     #[serde(borrow)]
     transactions: Vec<RawTx<'a>>,
 }
 
 #[derive(Deserialize)]
 struct RawTx<'a> {
-    hash: &'a str,
+    hash: &'a [u8],
     #[serde(rename = "transactionIndex")]
-    transaction_index: &'a str,
-    from: &'a str,
+    transaction_index: &'a [u8],
+    from: &'a [u8],
     #[serde(default)]
-    to: Option<&'a str>,
-    value: &'a str,
-    nonce: &'a str,
-    gas: &'a str,
+    to: Option<&'a [u8]>,
+    value: &'a [u8],
+    nonce: &'a [u8],
+    gas: &'a [u8],
     #[serde(rename = "gasPrice", default)]
-    gas_price: Option<&'a str>,
+    gas_price: Option<&'a [u8]>,
     #[serde(default)]
-    input: Option<&'a str>,
+    input: Option<&'a [u8]>,
     #[serde(default)]
-    data: Option<&'a str>,
+    data: Option<&'a [u8]>,
     #[serde(rename = "type", default)]
-    tx_type: Option<&'a str>,
+    tx_type: Option<&'a [u8]>,
 }
 
 #[derive(Deserialize)]
 struct RawReceipt<'a> {
     #[serde(rename = "transactionHash", default)]
-    transaction_hash: Option<&'a str>,
+    transaction_hash: Option<&'a [u8]>,
     #[serde(rename = "blockHash", default)]
-    block_hash: Option<&'a str>,
+    block_hash: Option<&'a [u8]>,
     #[serde(rename = "contractAddress", default)]
-    contract_address: Option<&'a str>,
+    contract_address: Option<&'a [u8]>,
     #[serde(rename = "gasUsed")]
-    gas_used: &'a str,
+    gas_used: &'a [u8],
     #[serde(rename = "effectiveGasPrice", default)]
-    effective_gas_price: Option<&'a str>,
+    effective_gas_price: Option<&'a [u8]>,
     #[serde(default)]
-    status: Option<&'a str>,
+    status: Option<&'a [u8]>,
     #[serde(borrow, default)]
     logs: Option<Vec<RawLog<'a>>>,
 }
 
 #[derive(Deserialize)]
 struct RawLog<'a> {
-    address: &'a str,
+    address: &'a [u8],
     #[serde(borrow)]
-    topics: Vec<&'a str>,
-    data: &'a str,
+    topics: Vec<&'a [u8]>,
+    data: &'a [u8],
     #[serde(rename = "logIndex")]
-    log_index: &'a str,
+    log_index: &'a [u8],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,7 +194,7 @@ pub fn decode_range(body: &[u8], first_id: u64, count: usize, weth: Option<Addre
         results[slot] = Some(need(answer.result, "an answer without a result")?);
     }
     let mut out = DecodedRange::default();
-    let mut previous_hash: Option<&str> = None;
+    let mut previous_hash: Option<&[u8]> = None;
     let (blocks, receipts) = results.split_at_mut(count);
     for (block, receipts) in blocks.iter_mut().zip(receipts.iter_mut()) {
         let block = match need(block.take(), "a block missing")? {
@@ -361,7 +364,7 @@ fn add_block(
     Ok(())
 }
 
-fn non_empty(value: Option<&str>) -> Option<&str> {
+fn non_empty(value: Option<&[u8]>) -> Option<&[u8]> {
     value.filter(|v| !v.is_empty())
 }
 
@@ -369,17 +372,13 @@ fn transaction(tx: &RawTx<'_>, receipt: &RawReceipt<'_>, block: usize, transfers
     if receipt.transaction_hash != Some(tx.hash) {
         return Err(fallback("receipt order"));
     }
-    let address = |v: &str| need(hex::fixed::<20>(v), "address");
-    let input = non_empty(tx.input).or(non_empty(tx.data)).unwrap_or("0x");
+    let address = |v: &[u8]| need(hex::fixed::<20>(v), "address");
+    let input = non_empty(tx.input).or(non_empty(tx.data)).unwrap_or(b"0x");
     if !input.is_ascii() {
         return Err(fallback("input"));
     }
-    let selector = if input.len() >= 10 {
-        Some(need(hex::fixed::<4>(&format!("0x{}", &input[2..10])), "selector")?)
-    } else {
-        None
-    };
-    let number = |v: Option<&str>| need(hex::hex_int(v), "number");
+    let selector = if input.len() >= 10 { Some(need(hex::digits_of::<4>(&input[2..10]), "selector")?) } else { None };
+    let number = |v: Option<&[u8]>| need(hex::hex_int(v), "number");
     Ok(Tx {
         block,
         hash: need(hex::fixed(tx.hash), "tx hash")?,
@@ -394,12 +393,12 @@ fn transaction(tx: &RawTx<'_>, receipt: &RawReceipt<'_>, block: usize, transfers
         gas_price: number(non_empty(receipt.effective_gas_price).or(tx.gas_price))?,
         status: receipt.status.map(|s| number(Some(s))).transpose()?,
         selector,
-        tx_type: number(Some(non_empty(tx.tx_type).unwrap_or("0x0")))?,
+        tx_type: number(Some(non_empty(tx.tx_type).unwrap_or(b"0x0")))?,
         transfers,
     })
 }
 
-fn words(data: &str) -> Result<Vec<u8>, Fallback> {
+fn words(data: &[u8]) -> Result<Vec<u8>, Fallback> {
     if data.len() <= 2 {
         return if data.is_ascii() { Ok(Vec::new()) } else { Err(fallback("data")) };
     }
@@ -412,7 +411,7 @@ fn word(data: &[u8], at: usize) -> U256 {
     U256::from_be_bytes(w)
 }
 
-fn topic_addr(topic: &str) -> Result<Option<Address>, Fallback> {
+fn topic_addr(topic: &[u8]) -> Result<Option<Address>, Fallback> {
     match need(hex::topic_address(topic), "topic")? {
         TopicAddress::Address(a) => Ok(Some(a)),
         TopicAddress::NotAnAddress => Ok(None),
@@ -435,7 +434,7 @@ fn one(
 
 fn decode_transfer(
     log: &RawLog<'_>,
-    topic0: &str,
+    topic0: &[u8],
     tx: usize,
     weth: Option<Address>,
 ) -> Result<Vec<Transfer>, Fallback> {
@@ -547,7 +546,7 @@ fn uint_array(data: &[u8], offset: U256) -> Option<Vec<U256>> {
     Some((offset + 32..end).step_by(32).map(|at| word(data, at)).collect())
 }
 
-fn pool_event(log: &RawLog<'_>, topic0: &str, block: usize) -> Result<Option<PoolEvent>, Fallback> {
+fn pool_event(log: &RawLog<'_>, topic0: &[u8], block: usize) -> Result<Option<PoolEvent>, Fallback> {
     let kind = match topic0 {
         TOPIC_SWAP => PoolEventKind::Swap,
         TOPIC_INITIALIZE => PoolEventKind::Initialize,
@@ -598,7 +597,7 @@ fn int24(word: &[u8]) -> Option<i32> {
     (extended && (-(1 << 23)..(1 << 23)).contains(&value)).then_some(value)
 }
 
-fn topic_int24(topic: &str) -> Result<Option<i32>, Fallback> {
+fn topic_int24(topic: &[u8]) -> Result<Option<i32>, Fallback> {
     let word = need(hex::fixed::<32>(topic), "topic")?;
     Ok(int24(&word))
 }

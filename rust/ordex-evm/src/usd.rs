@@ -3,8 +3,8 @@
 //! 18 decimal places (a result needing more than 80 digits is refused, as `decimal` refuses it).
 
 use crate::bigint::round_half_even;
+use ethnum::U256;
 use num_bigint::BigUint;
-use num_traits::Zero;
 
 const PRECISION: usize = 80;
 const PLACES: i64 = 18;
@@ -13,6 +13,8 @@ const PLACES: i64 = 18;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Price {
     mantissa: BigUint,
+    /// The mantissa when it fits 256 bits: most products are then worked out without BigUint.
+    small: Option<U256>,
     scale: i64,
 }
 
@@ -26,7 +28,8 @@ impl Price {
             return None;
         }
         let mantissa = BigUint::parse_bytes(format!("{int}{frac}").as_bytes(), 10)?;
-        Some(Price { mantissa, scale: frac.len() as i64 })
+        let small = u256(&mantissa);
+        Some(Price { mantissa, small, scale: frac.len() as i64 })
     }
 }
 
@@ -34,12 +37,55 @@ impl Price {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsdOverflow;
 
+fn u256(value: &BigUint) -> Option<U256> {
+    let bytes = value.to_bytes_be();
+    (bytes.len() <= 32).then(|| {
+        let mut word = [0_u8; 32];
+        word[32 - bytes.len()..].copy_from_slice(&bytes);
+        U256::from_be_bytes(word)
+    })
+}
+
+/// Decimal digits of `value`: 10^19 at a time rather than digit by digit.
+fn u256_digits(mut value: U256) -> String {
+    const CHUNK: u64 = 10_000_000_000_000_000_000;
+    let mut chunks = [0_u64; 4];
+    let mut count = 0;
+    while value > U256::from(u128::MAX) {
+        let (quotient, remainder) = value.div_rem(U256::from(CHUNK));
+        chunks[count] = remainder.as_u64();
+        count += 1;
+        value = quotient;
+    }
+    let mut buffer = itoa::Buffer::new();
+    let mut digits = String::with_capacity(80);
+    digits.push_str(buffer.format(value.as_u128()));
+    for &chunk in chunks[..count].iter().rev() {
+        let text = buffer.format(chunk);
+        digits.extend(std::iter::repeat_n('0', 19 - text.len()));
+        digits.push_str(text);
+    }
+    digits
+}
+
+/// USD value of `amount` base units of a token with `decimals`, as COPY text (18 places).
+pub fn usd_amount_u256(amount: U256, decimals: u32, price: &Price) -> Result<String, UsdOverflow> {
+    match price.small.and_then(|m| amount.checked_mul(m)) {
+        Some(product) => usd_of_digits(u256_digits(product), decimals, price),
+        None => usd_amount(&BigUint::from_bytes_be(&amount.to_be_bytes()), decimals, price),
+    }
+}
+
 /// USD value of `amount` base units of a token with `decimals`, as COPY text (18 places).
 pub fn usd_amount(amount: &BigUint, decimals: u32, price: &Price) -> Result<String, UsdOverflow> {
-    if amount.is_zero() {
+    usd_of_digits((amount * &price.mantissa).to_string(), decimals, price)
+}
+
+/// The product `amount × mantissa` (its decimal digits) scaled, rounded and quantized.
+fn usd_of_digits(mut digits: String, decimals: u32, price: &Price) -> Result<String, UsdOverflow> {
+    if digits == "0" {
         return Ok(format!("0.{}", "0".repeat(PLACES as usize)));
     }
-    let mut digits = (amount * &price.mantissa).to_string();
     let mut exponent = -(price.scale + i64::from(decimals));
     if digits.len() > PRECISION {
         let drop = digits.len() - PRECISION;
@@ -132,6 +178,33 @@ mod tests {
     ) {
         let amount = big(amount);
         assert_eq!(usd_amount(&amount, decimals, &Price::parse(price).unwrap()).unwrap(), expected);
+    }
+
+    proptest::proptest! {
+        // The 256-bit path gives the BigUint path's text (or its refusal), whatever fits where.
+        #[test]
+        fn u256_path_matches_the_biguint_path(
+            amount in proptest::array::uniform32(proptest::num::u8::ANY),
+            width in 0_usize..=32,
+            decimals in 0_u32..40,
+            int in "[0-9]{1,30}",
+            frac in "[0-9]{0,50}",
+        ) {
+            let mut word = [0_u8; 32];
+            word[32 - width..].copy_from_slice(&amount[..width]);
+            let amount = U256::from_be_bytes(word);
+            let text = if frac.is_empty() { int.clone() } else { format!("{int}.{frac}") };
+            let price = Price::parse(&text).unwrap();
+            let expected = usd_amount(&BigUint::from_bytes_be(&amount.to_be_bytes()), decimals, &price);
+            proptest::prop_assert_eq!(usd_amount_u256(amount, decimals, &price), expected);
+        }
+    }
+
+    #[test]
+    fn digits_of_u256_values() {
+        for value in [U256::ZERO, U256::ONE, U256::from(u128::MAX), U256::from(u128::MAX) + 1, U256::MAX] {
+            assert_eq!(u256_digits(value), value.to_string());
+        }
     }
 
     #[test]

@@ -234,6 +234,20 @@ fn a_result_before_its_id_decodes_the_same() {
 }
 
 #[test]
+fn escaped_or_non_hex_strings_are_left_to_python() {
+    let body = answer(&[log(&[TRANSFER, ALICE, BOB], &format!("0x{}", word(250)))]);
+    assert!(decode_range(body.as_bytes(), 1, 1, None).is_ok());
+    let tx_hash = format!(r#""hash":"{}""#, hash(0xcc));
+    assert!(body.contains(&tx_hash));
+    // An escaped digit: the same JSON value, but not as a node writes it.
+    // Then a non-ASCII letter (escaped, and as UTF-8) and an ASCII letter that is not hex.
+    for first in [r"\u0063", r"\u00e9", "é", "g"] {
+        let mangled = body.replacen(&tx_hash, &format!(r#""hash":"0x{first}{}""#, &hash(0xcc)[3..]), 1);
+        assert!(decode_range(mangled.as_bytes(), 1, 1, None).is_err(), "{first}");
+    }
+}
+
+#[test]
 fn a_receipt_of_another_transaction_is_left_to_python() {
     let body = answer(&[]).replace(
         &format!("\"transactionHash\":\"{}\"", hash(0xcc)),
