@@ -1,11 +1,12 @@
 """The EVM indexer worker: backfills from a start block, then follows the chain head.
 
 One owner at a time through the Redis lease `indexer:lease`. Each step fetches the next range of
-blocks (up to `batch_blocks`, fetching the range after it meanwhile), checks it links to the last
+blocks (up to `batch_blocks`, fetching the ranges after it meanwhile), checks it links to the last
 stored block by parent hash and writes it in one transaction with the state (db.indexer_ingest),
 so after a kill -9 it resumes right after the last committed block. A range is decoded in Rust
-where the extension has it (services.indexer_fast), and its rows are copied while the range
-before commits; the ranges fetched meanwhile are written together in the next transaction.
+where the extension has it (services.indexer_fast), and its rows are copied while the batches
+before it commit (up to `WRITES_IN_FLIGHT` at once, each committing after the one before); the
+ranges fetched meanwhile are written together in the next transaction.
 
 A range that does not link up is a reorg: the worker walks back over the stored hashes to the
 common ancestor with the node's chain, removes everything above it in one transaction (counters
