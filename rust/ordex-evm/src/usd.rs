@@ -68,7 +68,7 @@ fn u256_digits(mut value: U256) -> String {
     digits
 }
 
-/// USD value of `amount` base units of a token with `decimals`, as COPY text (18 places).
+/// `usd_amount` of a 256-bit amount: the product in 256 bits when it fits, else in BigUint.
 pub fn usd_amount_u256(amount: U256, decimals: u32, price: &Price) -> Result<String, UsdOverflow> {
     match price.small.and_then(|m| amount.checked_mul(m)) {
         Some(product) => usd_of_digits(u256_digits(product), decimals, price),
