@@ -75,10 +75,7 @@ fn usd(amount: U256, decimals: u32, price: Option<&Price>) -> Result<Option<Stri
 fn fee_usd(gas_used: U256, gas_price: U256, price: Option<&Price>) -> Result<Option<String>, EncodeError> {
     match gas_used.checked_mul(gas_price) {
         Some(fee) => usd(fee, 18, price),
-        None => Ok(match price {
-            Some(p) => Some(usd_amount(&(big(gas_used) * big(gas_price)), 18, p)?),
-            None => None,
-        }),
+        None => Ok(price.map(|p| usd_amount(&(big(gas_used) * big(gas_price)), 18, p)).transpose()?),
     }
 }
 
