@@ -4,11 +4,13 @@ server updating live, and the stacked layout at phone width."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import time
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from tests.platform.helpers import PASSWORD
 from tests.web.conftest import EXPECT_TIMEOUT_MS, WebServer, new_page, sign_up
@@ -190,3 +192,27 @@ async def test_build_a_dashboard_and_reload_it_as_saved(
     assert scroll_width <= 390
     await phone.screenshot(path=shots / "phone.png", full_page=True)
     assert page.errors == [] and phone.errors == []
+
+
+async def test_a_market_picked_while_the_dashboard_loads(web: WebServer, browser: Any) -> None:
+    """The market menu works before the dashboard's answer has arrived: the choice is kept and
+    the dashboard, once loaded, shows it, with no script error meanwhile."""
+    page = await new_page(browser, web)
+    await sign_up(page, "early-market@example.com")
+    await expect(page.locator("html")).to_have_attribute("data-ready", "true")
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def answer_late(route: Route) -> None:
+        held.set()
+        await release.wait()
+        await route.continue_()
+
+    await page.route(re.compile(r"/api/dashboards/[0-9a-f-]+$"), answer_late)
+    await page.reload()
+    await asyncio.wait_for(held.wait(), 20)
+    await page.get_by_label("Market", exact=True).first.select_option("BTC-PERP")
+    await expect(page.get_by_label("Market", exact=True).first).to_have_value("BTC-PERP")
+    release.set()
+    await expect(page.locator(".widget[data-type='chart'] h2")).to_contain_text("BTC-PERP")
+    await expect(page.locator("html")).to_have_attribute("data-ready", "true")
+    assert page.errors == []

@@ -296,6 +296,8 @@ export class Terminal {
   }
 
   async renderWidgets() {
+    // A market picked while the first dashboard still loads: its render shows the new choice.
+    if (!this.dashboard) return;
     this.unmountAll();
     const step = Number((this.dashboard.layout || {}).gridStep) || 10;
     this.layout = new LayoutEditor({ step, canvas: this.canvas, onStatus: (text, state) => this.setLayoutStatus(text, state) });
